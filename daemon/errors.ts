@@ -1,0 +1,22 @@
+/**
+ * Typed errors of the daemon. Every error has a stable `code` that tests, logs and (later) the wire
+ * protocol use; the message says what went wrong and what to do.
+ */
+export type DaemonErrorCode =
+  | 'MODEL_NOT_FOUND'
+  | 'MODEL_MANIFEST_INVALID'
+  | 'MODEL_CHECKSUM_MISMATCH'
+  | 'MODEL_SIGNATURE_MISMATCH'
+  | 'MODEL_LOAD_FAILED'
+  | 'MODEL_RUN_FAILED'
+  | 'INVALID_ARGUMENT';
+
+export class DaemonError extends Error {
+  readonly code: DaemonErrorCode;
+
+  constructor(code: DaemonErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DaemonError';
+    this.code = code;
+  }
+}

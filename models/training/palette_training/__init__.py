@@ -1,0 +1,1 @@
+"""Palette: image-to-image diffusion models (Saharia et al. 2022), training side."""

@@ -1,0 +1,93 @@
+"""The training pipeline's command line: `python -m palette_training <command> --help`.
+
+    train     train (or resume) a model; torchrun-ready
+    export    checkpoint → models/<name>/model.onnx + model.json, verified against PyTorch
+    fixture   the seeded tiny model in test/fixtures/ used by the daemon's tests
+    photoset  build the training photo set from Debian packages
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import typing
+from pathlib import Path
+
+from .config import PRESETS, TrainConfig
+
+
+def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
+    """One --flag per TrainConfig field, typed from its annotation (no config-file magic)."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        kind = hints[f.name]
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+        elif typing.get_origin(kind) is typing.Literal:
+            parser.add_argument(flag, choices=typing.get_args(kind), default=f.default)
+        else:
+            parser.add_argument(flag, type=kind, default=f.default)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="palette_training", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_train = sub.add_parser("train", help="train or resume (auto-resumes from <out>/checkpoints/last.pt)")
+    add_dataclass_flags(p_train, TrainConfig)
+    p_train.add_argument("--config", dest="preset_alias", choices=sorted(PRESETS), help="same as --preset")
+
+    p_export = sub.add_parser("export", help="write model.onnx + model.json and verify against PyTorch")
+    p_export.add_argument("--checkpoint", type=Path, required=True)
+    p_export.add_argument("--out", type=Path, required=True, help="e.g. ../palette-small")
+    p_export.add_argument("--name", required=True)
+    p_export.add_argument("--version", default="0.1.0")
+    p_export.add_argument("--fp32-weights", action="store_true", help="store weights as fp32 (default: fp16)")
+    p_export.add_argument("--photoset-manifest", type=Path, default=None)
+    p_export.add_argument("--notes", default="")
+
+    p_fixture = sub.add_parser("fixture", help="regenerate the tiny test model")
+    p_fixture.add_argument("--out", type=Path, default=Path("../../test/fixtures/tiny-model"))
+
+    sub.add_parser("photoset", help="build the photo set from Debian packages (see its --help)", add_help=False)
+
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "photoset":
+        from .photoset import main as photoset_main
+
+        return photoset_main(rest)
+    if rest:
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
+    if args.command == "train":
+        from .train import train
+
+        values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
+        if args.preset_alias:
+            values["preset"] = args.preset_alias
+        if values["preset"] not in PRESETS:
+            parser.error(f"unknown preset {values['preset']!r}; choose from {', '.join(PRESETS)}")
+        train(TrainConfig(**values))
+        return 0
+    if args.command == "export":
+        from .export import export
+
+        manifest = export(args.checkpoint, args.out, args.name, args.version, not args.fp32_weights,
+                          args.photoset_manifest, args.notes)
+        check = manifest["metrics"]["export_check"]
+        print(f"exported {args.out / manifest['file']} ({manifest['file_bytes'] / 1e6:.1f} MB, "
+              f"{manifest['parameters']:,} parameters); onnxruntime vs PyTorch max relative error "
+              f"{check['max_relative_error']:.2e}")
+        return 0
+    if args.command == "fixture":
+        from .fixture import make_fixture
+
+        make_fixture(args.out)
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

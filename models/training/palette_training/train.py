@@ -1,0 +1,216 @@
+"""The training loop, top to bottom: config → data → model → loop (EMA, checkpoints, logs, samples).
+
+Runs on one CPU, one GPU, or many through torchrun (DDP; NCCL on GPUs, gloo on CPUs):
+    torchrun --nproc_per_node 8 -m palette_training train --preset base --resolution 128 ...
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from .config import PRESETS, TASKS, TrainConfig, to_dict, unet_config_from_dict
+from .data import PhotoSet, TaskExamples, batches, fixed_examples
+from .diffusion import TrainingSchedule, eps_loss, noisy_target, sample_gamma
+from .sample_grid import write_sample_grid
+from .unet import PaletteUNet, count_parameters
+
+CHECKPOINT_NAME = "last.pt"
+
+
+@dataclass
+class Dist:
+    rank: int
+    world: int
+    local_rank: int
+    device: torch.device
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed(device_pref: str) -> Dist:
+    """torchrun sets WORLD_SIZE/RANK/LOCAL_RANK; a plain `python -m` run is a world of one."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = device_pref == "cuda" or (device_pref == "auto" and torch.cuda.is_available())
+    device = torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    return Dist(rank, world, local_rank, device)
+
+
+def step_seed(seed: int, step: int, rank: int) -> int:
+    """All torch randomness of a step (γ, ε, dropout) derives from this, so resume is bit-exact."""
+    return int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0])
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    """Linear warm-up, then constant (as the paper)."""
+    return cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup_steps))
+
+
+def ema_decay(cfg: TrainConfig, step: int) -> float:
+    """0.9999 averages over ~10k steps; early on that would keep the EMA at its random init, so the
+    decay ramps up as (1 + step) / (10 + step) until it reaches the configured value."""
+    return min(cfg.ema_decay, (1 + step) / (10 + step))
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    for e, p in zip(ema.parameters(), model.parameters()):
+        e.lerp_(p.detach().to(e.dtype), 1.0 - decay)
+    for e, b in zip(ema.buffers(), model.buffers()):
+        e.copy_(b)
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Write to a temporary file and rename, so a killed run never leaves a torn checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def build_model(cfg: TrainConfig, checkpoint: dict | None) -> PaletteUNet:
+    unet_cfg = unet_config_from_dict(checkpoint["unet"]) if checkpoint else PRESETS[cfg.preset]
+    return PaletteUNet(unet_cfg)
+
+
+def train(cfg: TrainConfig) -> Path:
+    d = setup_distributed(cfg.device)
+    out = Path(cfg.out)
+    ckpt_path = out / "checkpoints" / CHECKPOINT_NAME
+    checkpoint = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
+    use_cuda = d.device.type == "cuda"
+
+    # ---- data
+    photos = PhotoSet(cfg.data, cfg.max_short_side)
+    dataset = TaskExamples(photos, cfg.resolution, cfg.task_mix(), cfg.min_crop_scale, cfg.seed)
+    grid_examples = fixed_examples(PhotoSet(cfg.val_data, cfg.max_short_side) if cfg.val_data else photos,
+                                   cfg.resolution, per_task=4)
+
+    # ---- model, EMA, optimiser (the same seed gives the same initial weights on every rank)
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg, checkpoint).to(d.device)
+    ema = copy.deepcopy(model).requires_grad_(False).eval()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step, samples_seen, wall_s = 0, 0, 0.0
+    if checkpoint:
+        model.load_state_dict(checkpoint["model"])
+        ema.load_state_dict(checkpoint["ema"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        step, samples_seen, wall_s = checkpoint["step"], checkpoint["samples_seen"], checkpoint["wall_s"]
+    if use_cuda and cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    net: torch.nn.Module = model
+    if d.world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[d.device.index] if use_cuda else None)
+    if cfg.compile:
+        net = torch.compile(net)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_cuda and cfg.bf16 else nullcontext()
+
+    schedule = TrainingSchedule()
+    schedule_gammas = torch.from_numpy(schedule.gammas())
+    if d.is_main:
+        print(f"palette train: {count_parameters(model):,} parameters, {len(photos)} photos, "
+              f"world {d.world} on {d.device}, resuming at step {step}" if step else
+              f"palette train: {count_parameters(model):,} parameters, {len(photos)} photos, "
+              f"world {d.world} on {d.device}", flush=True)
+        (out / "config.json").parent.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps({"train": to_dict(cfg), "unet": to_dict(model.cfg)}, indent=2))
+
+    def checkpoint_state() -> dict:
+        return {"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
+                "step": step, "samples_seen": samples_seen, "wall_s": wall_s, "unet": to_dict(model.cfg),
+                "train": to_dict(cfg), "schedule": schedule.describe()}
+
+    # ---- loop
+    data_iter = batches(dataset, step, cfg.batch_size, d.rank, cfg.num_workers)
+    log = (out / "loss.jsonl").open("a") if d.is_main else None
+    started = time.monotonic()
+    window: list[tuple[float, np.ndarray, np.ndarray]] = []
+    model.train()
+    while step < cfg.steps:
+        batch = next(data_iter)
+        torch.manual_seed(step_seed(cfg.seed, step, d.rank))
+        y0 = batch["y"].to(d.device, non_blocking=True)
+        cond = batch["cond"].to(d.device, non_blocking=True)
+        hole = batch["hole"].to(d.device, non_blocking=True)
+        gamma = sample_gamma(schedule_gammas, y0.shape[0]).to(d.device)
+        noise = torch.randn(y0.shape).to(d.device)
+        y_t = noisy_target(y0, gamma, noise, known=1 - hole)
+        if use_cuda and cfg.channels_last:
+            cond, y_t = cond.contiguous(memory_format=torch.channels_last), y_t.contiguous(memory_format=torch.channels_last)
+
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(cfg, step)
+        with autocast:
+            eps_pred = net(cond, y_t, gamma)
+        loss = eps_loss(eps_pred, noise, hole, cfg.loss)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        update_ema(ema, model, ema_decay(cfg, step))
+
+        step += 1
+        samples_seen += y0.shape[0] * d.world
+        with torch.no_grad():
+            per_sample = ((eps_pred.float() - noise) ** 2 * hole).sum((1, 2, 3)) / (hole.sum((1, 2, 3)) * 3)
+        window.append((loss.item(), batch["task"].numpy(), per_sample.cpu().numpy()))
+        elapsed = wall_s + time.monotonic() - started
+        out_of_time = cfg.max_minutes > 0 and (time.monotonic() - started) > cfg.max_minutes * 60
+
+        if d.is_main and log and (step % cfg.log_every == 0 or step == cfg.steps or out_of_time):
+            record = summarise_window(window, step, samples_seen, elapsed, learning_rate(cfg, step - 1))
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            print(f"step {step} loss {record['loss']:.4f} samples {samples_seen} {elapsed:.0f}s", flush=True)
+            window.clear()
+        if d.is_main and (step % cfg.sample_every == 0 or step == cfg.steps or out_of_time):
+            write_sample_grid(ema, grid_examples, schedule, cfg.sample_steps, out / "samples" / f"step-{step:07d}.png",
+                              d.device)
+        if step % cfg.ckpt_every == 0 or step == cfg.steps or out_of_time:
+            wall_s_now = elapsed
+            if d.is_main:
+                state = checkpoint_state()
+                state["wall_s"] = wall_s_now
+                save_checkpoint(ckpt_path, state)
+        if out_of_time:
+            break
+    if log:
+        log.close()
+    if d.world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return ckpt_path
+
+
+def summarise_window(window: list[tuple[float, np.ndarray, np.ndarray]], step: int, samples_seen: int,
+                     elapsed: float, lr: float) -> dict:
+    """Mean loss over the logging window, and per task (so a task that stops learning shows up)."""
+    tasks = np.concatenate([w[1] for w in window])
+    per_sample = np.concatenate([w[2] for w in window])
+    per_task = {name: float(per_sample[tasks == i].mean()) for i, name in enumerate(TASKS) if (tasks == i).any()}
+    return {"step": step, "loss": float(np.mean([w[0] for w in window])), "loss_per_task": per_task,
+            "lr": lr, "samples_seen": samples_seen, "wall_s": round(elapsed, 2)}
+
