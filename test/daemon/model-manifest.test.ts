@@ -64,7 +64,7 @@ describe('readManifest', () => {
   it('detects a model file that does not match its sha256', async () => {
     const dir = copyFixture();
     const bytes = readFileSync(join(dir, 'model.onnx'));
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
     writeFileSync(join(dir, 'model.onnx'), bytes);
     await expect(verifyChecksum(readManifest(dir))).rejects.toMatchObject({ code: 'MODEL_CHECKSUM_MISMATCH' });
   });

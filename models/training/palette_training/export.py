@@ -12,7 +12,7 @@ import hashlib
 import json
 import platform
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,8 @@ def load_ema_model(checkpoint: dict, fp16_weights: bool) -> PaletteUNet:
 
 def export_graph(model: PaletteUNet, path: Path, resolution: int) -> None:
     dims = {0: "batch", 2: "height", 3: "width"}
-    example = (torch.zeros(1, 3, resolution, resolution), torch.zeros(1, 3, resolution, resolution), torch.full((1,), 0.5))
+    image = torch.zeros(1, 3, resolution, resolution)
+    example = (image, image.clone(), torch.full((1,), 0.5))
     with warnings.catch_warnings():
         # The TorchScript exporter is deprecated in favour of dynamo, which does not yet export a
         # graph whose H and W stay dynamic through the attention reshapes; it still works in 2.13.
@@ -145,7 +146,7 @@ def build_manifest(checkpoint: dict, model: PaletteUNet, model_path: Path, name:
     return {
         "name": name,
         "version": version,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "file": MODEL_FILE,
         "sha256": sha256_of(model_path),
         "file_bytes": model_path.stat().st_size,

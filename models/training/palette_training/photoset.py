@@ -40,84 +40,11 @@ from palette_training.photoset_debian import (
     read_copyright,
     unpack,
 )
+from palette_training.photoset_packages import PACKAGES, PackageSpec
 from palette_training.photoset_sheets import write_sheet
 
 Image.MAX_IMAGE_PIXELS = 120_000_000  # the biggest wallpapers are ~5k x 3k; refuse bombs
 
-
-@dataclass(frozen=True)
-class PackageSpec:
-    name: str
-    split: str  # "train" or "val"
-    include: tuple[str, ...] = ("*",)  # globs on paths inside the package
-    # Files the colour heuristics let through but that are, on inspection, not photos.
-    exclude: tuple[str, ...] = ()
-
-
-# Held-out packages (val) are whole packages: their photos never appear in train.
-# ``include`` scopes each package to where its photos live (handbook screenshots
-# under usr/share/doc/HTML are never wanted).  ``exclude`` lists files that pass
-# the colour heuristics but that contact sheets showed are not photographs:
-# paintings, rendered/abstract wallpapers, synthetic test patterns, logos,
-# generated textures, and deliberately degraded (blurred) test images.
-PACKAGES: tuple[PackageSpec, ...] = (
-    PackageSpec("endless-sky-high-dpi", "train", ("*/images/land/*",)),
-    PackageSpec(
-        "gcompris-qt-data",
-        "train",
-        ("usr/share/gcompris-qt/*",),
-        (
-            "*/babyshapes/resource/image/*_background.webp",  # paintings with shapes cut out
-            "*/details/resource/image/*Gogh*",
-            "*/details/resource/image/PortraitOfPereTanguy*",
-            "*/details/resource/image/Eglise_dAuvers*",
-            "*/paintings/resource/*",
-            "*/louis-braille/resource/chart.webp",
-        ),
-    ),
-    PackageSpec("scratch", "train", ("usr/share/scratch/Media/Backgrounds/*",), ("*/room2.jpg",)),
-    PackageSpec("mate-backgrounds", "train", ("usr/share/backgrounds/mate/nature/*",)),
-    PackageSpec(
-        "plasma-workspace-wallpapers",
-        "train",
-        ("usr/share/wallpapers/*",),
-        tuple(
-            f"usr/share/wallpapers/{name}/*"
-            for name in (
-                "Altai", "Autumn", "Canopee", "Cascade", "Cluster", "ColorfulCups", "Elarun", "Flow",
-                "FlyingKonqui", "Honeywave", "IceCold", "Kay", "Kokkini", "MilkyWay", "Opal",
-                "PastelHills", "Patak", "SafeLanding", "Shell", "Volna",
-            )
-        ),
-    ),
-    PackageSpec(
-        "lxqt-themes",
-        "train",
-        ("usr/share/lxqt/wallpapers/*",),
-        tuple(
-            f"*/wallpapers/{name}"
-            for name in ("kde-plasma.png", "plasma-logo-*.png", "plasma_arch.png", "triangles*.png", "origami*.png")
-        ),
-    ),
-    PackageSpec("kphotoalbum", "val", ("usr/share/kphotoalbum/*",), ("*/splash*",)),
-    PackageSpec("palapeli-data", "val", ("usr/share/palapeli/collection/*",)),
-    PackageSpec("gnome-control-center-data", "train", ("usr/share/pixmaps/faces/*",)),
-    PackageSpec(
-        "opencv-doc",
-        "train",
-        ("usr/share/doc/opencv-doc/examples/*",),
-        tuple(
-            f"*/examples/{name}"
-            for name in (
-                "data/WindowsLogo.jpg", "data/HappyFish.jpg", "data/digits.png", "data/ellipses.jpg",
-                "data/gradient.png", "data/pca_test1.jpg", "data/pic*.png", "data/starry_night.jpg",
-                "data/text_defocus.jpg", "data/text_motion.jpg", "data/licenseplate_motion.jpg",
-                "data/imageText*.png", "data/ml.png", "fuzzy/input.png", "ximgproc/stanford.png",
-            )
-        ),
-    ),
-    PackageSpec("libdlib19.1", "train"),
-)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".ppm", ".pgm"}
 LOSSY_FORMATS = {"JPEG", "MPO"}
@@ -220,7 +147,7 @@ def downscale(img: Image.Image, max_short_side: int) -> Image.Image:
 def examine(
     cand: Candidate,
     spec: PackageSpec,
-    copyright: Copyright,
+    terms: Copyright,
     version: str,
     max_short_side: int,
     drops: Drops,
@@ -230,38 +157,41 @@ def examine(
     if img is None:
         drops.add("undecodable", None, sheets)
         return None
-    if any(fnmatch.fnmatchcase(cand.logical_path, g) for g in spec.exclude):
-        drops.add("excluded", img, sheets)
-        return None
     verdict = pf.classify(img)
     if verdict.reason != "ok":
         drops.add(verdict.reason, img, sheets)
         return None
+    # The manual list is applied last, so "excluded" counts only what it alone removed.
+    if any(fnmatch.fnmatchcase(cand.logical_path, g) for g in spec.exclude):
+        drops.add("excluded", img, sheets)
+        return None
     lossless = _is_lossless(img, cand.data)
     rgb = pf.to_rgb(ImageOps.exif_transpose(img))
-    licence = licence_for(copyright, [cand.logical_path])
+    licence = licence_for(terms, [cand.logical_path])
     hashes = pf.perceptual_hashes(rgb)
     small = downscale(rgb, max_short_side)  # hold thousands of photos in memory at output size
     return Photo(cand, small, rgb.size, lossless, pf.pixel_sha256(rgb), hashes, licence, version)
 
 
-def deduplicate(photos: list[Photo], drops: Drops, sheets: bool) -> list[Photo]:
-    """Keep the largest member of each exact or near-duplicate group (first one on ties)."""
+def deduplicate(photos: list[Photo]) -> tuple[list[Photo], dict[int, Photo]]:
+    """Keep the largest member of each exact or near-duplicate group (first one on ties).
+
+    Returns the kept photos in input order and, for every dropped photo (by
+    ``id``), the photo that was kept in its place.
+    """
     exact: dict[str, Photo] = {}
     for photo in photos:
         exact.setdefault(photo.pixel_sha, photo)
     unique = list(exact.values())
-    groups = pf.duplicate_groups([p.hashes for p in unique])
+    group_of = dict(zip((id(p) for p in unique), pf.duplicate_groups([p.hashes for p in unique]), strict=True))
     best: dict[int, Photo] = {}
-    for group, photo in zip(groups, unique):
-        current = best.get(group)
+    for photo in unique:
+        current = best.get(group_of[id(photo)])
         if current is None or _area(photo) > _area(current):
-            best[group] = photo
-    keep = {id(p) for p in best.values()}
-    for photo in photos:
-        if id(photo) not in keep:
-            drops.add("duplicate", photo.image, sheets)
-    return [p for p in photos if id(p) in keep]
+            best[group_of[id(photo)]] = photo
+    kept_ids = {id(p) for p in best.values()}
+    replaced_by = {id(p): best[group_of[id(exact[p.pixel_sha])]] for p in photos if id(p) not in kept_ids}
+    return [p for p in photos if id(p) in kept_ids], replaced_by
 
 
 def _area(photo: Photo) -> int:
@@ -300,7 +230,7 @@ def encode(photo: Photo) -> tuple[bytes, str, tuple[int, int]]:
         img.size == photo.original_size
         and source is not None
         and source.format == "JPEG"
-        and source.mode == "RGB"
+        and source.mode in ("RGB", "L")
         and source.getexif().get(0x0112, 1) == 1  # no EXIF rotation to bake in
     )
     if untouched:
@@ -321,7 +251,7 @@ def write_if_changed(path: Path, data: bytes) -> None:
 
 def write_photos(out: Path, spec: PackageSpec, photos: list[Photo]) -> list[dict]:
     entries = []
-    for photo, stem in zip(photos, output_names(photos)):
+    for photo, stem in zip(photos, output_names(photos), strict=True):
         data, ext, (width, height) = encode(photo)
         rel = f"{spec.split}/{spec.name}/{stem}{ext}"
         write_if_changed(out / rel, data)
@@ -341,12 +271,18 @@ def write_photos(out: Path, spec: PackageSpec, photos: list[Photo]) -> list[dict
     return entries
 
 
-def remove_stale(out: Path, keep: set[str]) -> None:
-    """Delete files from earlier runs that this run did not produce (idempotence)."""
-    for split in ("train", "val"):
-        for path in sorted((out / split).rglob("*")) if (out / split).is_dir() else []:
-            if path.is_file() and path.relative_to(out).as_posix() not in keep:
-                path.unlink()
+def remove_stale(out: Path, packages: tuple[PackageSpec, ...], keep: set[str]) -> None:
+    """Delete files from earlier runs that this run did not produce (idempotence).
+
+    Only the folders of the packages processed now are touched, so ``--only``
+    cannot wipe the other packages' photos.
+    """
+    for spec in packages:
+        for split in ("train", "val"):
+            folder = out / split / spec.name
+            for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+                if path.is_file() and path.relative_to(out).as_posix() not in keep:
+                    path.unlink()
 
 
 # --- summary
@@ -378,35 +314,62 @@ def format_summary(summary: dict) -> str:
 # --- driver
 
 
+def collect(
+    cache: Path, scratch: Path, packages: tuple[PackageSpec, ...], max_short_side: int, drops: Drops, sheets: bool
+) -> list[tuple[PackageSpec, Photo]]:
+    """Fetch, unpack and filter every package; photos come back in deterministic order."""
+    photos: list[tuple[PackageSpec, Photo]] = []
+    for spec in packages:
+        pkg = unpack(download(cache, spec.name), scratch, spec.name)
+        terms = read_copyright(pkg)
+        before = len(photos)
+        for cand in iter_candidates(pkg, spec):
+            photo = examine(cand, spec, terms, pkg.version, max_short_side, drops, sheets)
+            if photo is not None:
+                photos.append((spec, photo))
+        print(f"{spec.name} {pkg.version}: {len(photos) - before} photos before de-duplication", file=sys.stderr)
+    return photos
+
+
+def write_outputs(
+    out: Path, photos: list[tuple[PackageSpec, Photo]], packages: tuple[PackageSpec, ...], drops: Drops, sheets: bool
+) -> tuple[list[dict], list[dict], list[Photo]]:
+    """De-duplicate, write image files; returns manifest entries, duplicate records and kept photos."""
+    kept, replaced_by = deduplicate([p for _, p in photos])
+    kept_ids = {id(p) for p in kept}
+    entries: list[dict] = []
+    path_of: dict[int, str] = {}
+    for spec in packages:
+        mine = [p for s, p in photos if s is spec and id(p) in kept_ids]
+        written = write_photos(out, spec, mine)
+        path_of.update((id(p), e["path"]) for p, e in zip(mine, written, strict=True))
+        entries += written
+    remove_stale(out, packages, {e["path"] for e in entries})
+
+    duplicates = []
+    for spec, photo in photos:
+        if id(photo) in replaced_by:
+            drops.add("duplicate", photo.image, sheets)
+            kept_path = path_of[id(replaced_by[id(photo)])]
+            duplicates.append(
+                {"package": spec.name, "source_path": photo.candidate.source_path, "duplicate_of": kept_path}
+            )
+    return entries, duplicates, kept
+
+
 def build(
     out: Path, cache: Path, scratch: Path, packages: tuple[PackageSpec, ...], max_short_side: int, sheets: Path | None
 ) -> dict:
     drops = Drops()
-    photos: list[tuple[PackageSpec, Photo]] = []
-    for spec in packages:
-        pkg = unpack(download(cache, spec.name), scratch, spec.name)
-        copyright = read_copyright(pkg)
-        before = len(photos)
-        for cand in iter_candidates(pkg, spec):
-            photo = examine(cand, spec, copyright, pkg.version, max_short_side, drops, sheets is not None)
-            if photo is not None:
-                photos.append((spec, photo))
-        print(f"{spec.name} {pkg.version}: {len(photos) - before} photo candidates", file=sys.stderr)
-
-    kept = {id(p) for p in deduplicate([p for _, p in photos], drops, sheets is not None)}
-    entries: list[dict] = []
-    for spec in packages:
-        mine = [p for s, p in photos if s is spec and id(p) in kept]
-        entries += write_photos(out, spec, mine)
-    remove_stale(out, {e["path"] for e in entries})
-
+    photos = collect(cache, scratch, packages, max_short_side, drops, sheets is not None)
+    entries, duplicates, kept = write_outputs(out, photos, packages, drops, sheets is not None)
     summary = summarise(entries, drops.counts)
-    manifest = {"summary": summary, "photos": entries}
+    manifest = {"summary": summary, "photos": entries, "duplicates": duplicates}
     write_if_changed(out / "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode())
     if sheets is not None:
         for reason, thumbs in sorted(drops.thumbs.items()):
             write_sheet(thumbs, sheets / f"dropped_{reason}")
-        write_sheet([thumbnail(p.image) for _, p in photos if id(p) in kept], sheets / "kept")
+        write_sheet([thumbnail(p.image) for p in kept], sheets / "kept")
     return summary
 
 
@@ -416,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path("data/debs"), help="where .deb files are kept")
     parser.add_argument("--scratch", type=Path, help="unpack folder (default: <cache>/unpacked)")
     parser.add_argument("--max-short-side", type=int, default=1024, help="downscale larger photos; 0 keeps size")
-    parser.add_argument("--only", nargs="*", help="process just these packages (for debugging)")
+    parser.add_argument("--only", nargs="*", help="just these packages (debugging; the manifest lists only them)")
     parser.add_argument("--sheets", type=Path, help="also write contact sheets of kept/dropped images here")
     args = parser.parse_args(argv)
 

@@ -96,8 +96,10 @@ def _licence_name(value: str) -> str:
 def parse_copyright(text: str) -> Copyright:
     """Parse a machine-readable (DEP-5) copyright file, or guess from free text."""
     paragraphs = _paragraphs(text)
-    is_dep5 = bool(paragraphs) and "format" in paragraphs[0] and (
-        "copyright-format" in paragraphs[0]["format"] or "dep5" in paragraphs[0]["format"]
+    is_dep5 = (
+        bool(paragraphs)
+        and "format" in paragraphs[0]
+        and ("copyright-format" in paragraphs[0]["format"] or "dep5" in paragraphs[0]["format"])
     )
     if not is_dep5:
         return Copyright((), guess_licence(text))

@@ -1,13 +1,22 @@
 """Decide whether a decoded image is a usable photograph, and find duplicates.
 
-The photo test is a set of cheap, explainable heuristics on a downscaled
-copy, not a learned classifier.  Photographs (even JPEG-compressed ones) have
-sensor noise and smooth shading, so after downscaling they have many distinct
-colours and almost no pairs of *exactly* equal neighbouring pixels.  Cartoons,
-icons, drawings and screenshots are made of flat fills, so a handful of
-colours cover most of the picture and large areas are perfectly flat.
-Smooth computer-rendered abstract wallpapers can pass these tests; those are
-handled by a per-package exclude list in :mod:`palette_training.photoset`.
+The photo test is a few cheap, explainable heuristics, not a learned
+classifier (thresholds were tuned by looking at contact sheets of what each
+rule kept and dropped across all source packages):
+
+* small: short side below 128 px (icons, thumbnails);
+* transparent: more than 1% of pixels see-through (cut-outs, sprites);
+* cartoon: drawings, icons, screenshots and masks are made of flat fills.
+  On a 128x128 area-averaged copy, photographic noise and texture leave
+  almost no pixel *exactly* equal to its neighbours, while painted fills
+  stay exactly uniform.  Flat areas clipped to black/white are counted apart
+  because photos have some (night, blown highlights, studio backgrounds).
+  Smooth computer-rendered gradients are caught at full resolution, where
+  they are exactly planar almost everywhere.
+
+What passes all of them and is still not a photo (paintings, rendered
+wallpapers, test patterns) is listed by hand in
+:mod:`palette_training.photoset_packages`.
 """
 
 from __future__ import annotations
@@ -34,7 +43,10 @@ MAX_ANY_FLAT_FRACTION = 0.3  # flat mid-tones plus flat clipped areas
 SMOOTH_CROP = 512  # side of the native-resolution centre crop for smooth_fraction
 MAX_SMOOTH_FRACTION = 0.7
 
-DUPLICATE_HAMMING = 10  # of 64 DCT-hash bits; unrelated photos differ in ~32
+# Of 64 DCT-hash bits; unrelated photos differ in ~32.  Rescaled copies and
+# preview thumbnails measured 0-4, consecutive video / calibration frames 4-8,
+# different photos of one aligned face 8-12.
+DUPLICATE_HAMMING = 6
 
 
 @dataclass(frozen=True)
@@ -129,8 +141,7 @@ def classify(img: Image.Image, min_short_side: int = MIN_SHORT_SIDE) -> Verdict:
 
 
 def pixel_sha256(rgb: Image.Image) -> str:
-    """Hash of decoded pixels, so the same photo saved as PNG and JPEG-q100... still differs,
-    but the same pixels in two containers (or two copies of a file) match."""
+    """Hash of size and decoded pixels: equal for identical images in different containers."""
     digest = hashlib.sha256(f"{rgb.size[0]}x{rgb.size[1]}".encode())
     digest.update(rgb.tobytes())
     return digest.hexdigest()
@@ -187,9 +198,7 @@ def duplicate_groups(hashes: list[tuple[int, int]], max_distance: int = DUPLICAT
     for i, (whole_i, centre_i) in enumerate(hashes):
         for j in range(i):
             whole_j, centre_j = hashes[j]
-            close = (whole_i ^ whole_j).bit_count() <= max_distance or (
-                centre_i ^ centre_j
-            ).bit_count() <= max_distance
+            close = (whole_i ^ whole_j).bit_count() <= max_distance or (centre_i ^ centre_j).bit_count() <= max_distance
             if close:
                 parent[find(i)] = find(j)
     return [find(i) for i in range(len(hashes))]

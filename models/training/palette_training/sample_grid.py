@@ -38,7 +38,7 @@ def write_sample_grid(model: torch.nn.Module, examples: list[dict[str, np.ndarra
     """One row per task (the examples come grouped by task), `per_row` triplets side by side."""
     samples = sample_examples(model, examples, schedule, steps, device).numpy()
     triplets = [np.concatenate([from_model_range(t) for t in (e["cond"].clip(-1, 1), s, e["y"])], axis=1)
-                for e, s in zip(examples, samples)]
+                for e, s in zip(examples, samples, strict=True)]
     rows = [np.concatenate(triplets[i : i + per_row], axis=1) for i in range(0, len(triplets), per_row)]
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.concatenate(rows, axis=0)).save(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import platform
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -71,9 +72,9 @@ def ema_decay(cfg: TrainConfig, step: int) -> float:
 
 @torch.no_grad()
 def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    for e, p in zip(ema.parameters(), model.parameters()):
+    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
         e.lerp_(p.detach().to(e.dtype), 1.0 - decay)
-    for e, b in zip(ema.buffers(), model.buffers()):
+    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
         e.copy_(b)
 
 
@@ -140,7 +141,8 @@ def train(cfg: TrainConfig) -> Path:
     def checkpoint_state() -> dict:
         return {"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
                 "step": step, "samples_seen": samples_seen, "wall_s": wall_s, "unet": to_dict(model.cfg),
-                "train": to_dict(cfg), "schedule": schedule.describe()}
+                "train": to_dict(cfg), "schedule": schedule.describe(), "world": d.world,
+                "hardware": describe_hardware(d.device)}
 
     # ---- loop
     data_iter = batches(dataset, step, cfg.batch_size, d.rank, cfg.num_workers)
@@ -158,7 +160,8 @@ def train(cfg: TrainConfig) -> Path:
         noise = torch.randn(y0.shape).to(d.device)
         y_t = noisy_target(y0, gamma, noise, known=1 - hole)
         if use_cuda and cfg.channels_last:
-            cond, y_t = cond.contiguous(memory_format=torch.channels_last), y_t.contiguous(memory_format=torch.channels_last)
+            cond = cond.contiguous(memory_format=torch.channels_last)
+            y_t = y_t.contiguous(memory_format=torch.channels_last)
 
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(cfg, step)
@@ -203,6 +206,18 @@ def train(cfg: TrainConfig) -> Path:
         dist.barrier()
         dist.destroy_process_group()
     return ckpt_path
+
+
+def describe_hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"NVIDIA {torch.cuda.get_device_name(device)} (CUDA)"
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu} CPU, {torch.get_num_threads()} threads"
 
 
 def summarise_window(window: list[tuple[float, np.ndarray, np.ndarray]], step: int, samples_seen: int,

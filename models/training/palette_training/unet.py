@@ -185,7 +185,7 @@ class PaletteUNet(nn.Module):
         h = self.conv_in(torch.cat([cond, y_t], dim=1))
         skips = [h]
         for lvl, level in enumerate(self.down):
-            for block, attn in zip(level.blocks, level.attns):
+            for block, attn in zip(level.blocks, level.attns, strict=True):
                 h = attn(block(h, emb))
                 skips.append(h)
             if lvl < len(self.downsample):
@@ -193,7 +193,7 @@ class PaletteUNet(nn.Module):
                 skips.append(h)
         h = self.mid2(self.mid_attn(self.mid1(h, emb)), emb)
         for i, level in enumerate(self.up):
-            for block, attn in zip(level.blocks, level.attns):
+            for block, attn in zip(level.blocks, level.attns, strict=True):
                 h = attn(block(torch.cat([h, skips.pop()], dim=1), emb))
             if i < len(self.upsample):
                 h = self.apply_resample(self.upsample[i], h, emb)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from palette_training.corruptions import (
     fill_hole_with_noise,
     from_model_range,
@@ -14,7 +16,6 @@ from palette_training.corruptions import (
     to_model_range,
 )
 from palette_training.masks import centre_box_mask
-from PIL import Image
 
 
 def _textured_image(h: int = 64, w: int = 96, seed: int = 0) -> np.ndarray:

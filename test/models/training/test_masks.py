@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
+
 from palette_training.masks import (
     INPAINT_MASK_KINDS,
     UNCROP_SIDES,

@@ -22,7 +22,8 @@ def test_output_shape_at_any_multiple(size: int) -> None:
 
 
 def test_attention_at_the_lowest_levels_and_middle() -> None:
-    cfg = UNetConfig(base_channels=16, channel_mults=(1, 2, 2, 2), num_res_blocks=1, attention_levels=2, head_channels=8)
+    cfg = UNetConfig(base_channels=16, channel_mults=(1, 2, 2, 2), num_res_blocks=1, attention_levels=2,
+                     head_channels=8)
     model = PaletteUNet(cfg)
     assert model.attention_at == [False, False, True, True]
     attn_in_down = [any(isinstance(a, SelfAttention) for a in level.attns) for level in model.down]
