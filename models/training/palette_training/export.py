@@ -115,7 +115,7 @@ def training_data_summary(photoset_manifest: Path | None, train_dir: str) -> dic
     if photoset_manifest is None or not photoset_manifest.exists():
         return {"source": train_dir, "note": "no photo-set manifest given"}
     manifest = json.loads(photoset_manifest.read_text())
-    entries = manifest["files"] if isinstance(manifest, dict) else manifest
+    entries = manifest["photos"]
     packages: dict[str, dict] = {}
     for e in entries:
         p = packages.setdefault(e["package"], {"split": e["split"], "photos": 0, "licences": set()})

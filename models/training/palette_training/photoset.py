@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 from PIL import Image, ImageOps
 
@@ -57,6 +58,8 @@ class Candidate:
     source_path: str  # inside the package; "<rcc>@<offset>" for carved images
     logical_path: str  # used for naming and licence lookup (rcc entry path for carved images)
     data: bytes
+    rotate: int = 0  # clockwise degrees recorded by a photo manager (the pixels are stored sideways)
+    name: str = ""  # short path the output file name is made from; logical_path if empty
 
 
 @dataclass
@@ -100,21 +103,41 @@ def _walk_sorted(root: Path) -> Iterator[Path]:
                 yield path
 
 
+def sidecar_rotations(root: Path) -> dict[str, int]:
+    """Rotations that a KPhotoAlbum ``index.xml`` records for its images.
+
+    KPhotoAlbum's demo album stores some photos sideways and keeps the
+    correction in its database instead of in EXIF.
+    """
+    rotations: dict[str, int] = {}
+    for index in sorted(root.rglob("index.xml")):
+        try:
+            tree = ElementTree.parse(index)
+        except ElementTree.ParseError:
+            continue
+        for image in tree.iter("image"):
+            angle = int(image.get("angle", "0") or 0) % 360
+            if angle and image.get("file"):
+                rotations[(index.parent / image.get("file", "")).relative_to(root).as_posix()] = angle
+    return rotations
+
+
 def iter_candidates(pkg: UnpackedPackage, spec: PackageSpec) -> Iterator[Candidate]:
+    rotations = sidecar_rotations(pkg.root)
     for path in _walk_sorted(pkg.root):
         rel = path.relative_to(pkg.root).as_posix()
         if not any(fnmatch.fnmatchcase(rel, g) for g in spec.include):
             continue
         suffixes = [s.lower() for s in path.suffixes[-2:]]
         if suffixes and suffixes[-1] in IMAGE_SUFFIXES:
-            yield Candidate(pkg.name, rel, rel, path.read_bytes())
+            yield Candidate(pkg.name, rel, rel, path.read_bytes(), rotations.get(rel, 0))
         elif suffixes[-2:-1] and suffixes[-2] in IMAGE_SUFFIXES and suffixes[-1] == ".gz":
             yield Candidate(pkg.name, rel, rel[: -len(".gz")], gzip.decompress(path.read_bytes()))
         elif suffixes and suffixes[-1] == ".rcc":
-            yield from _carve_rcc(pkg.name, rel, path.read_bytes())
+            yield from carve_rcc(pkg.name, rel, path.read_bytes())
 
 
-def _carve_rcc(package: str, rel: str, buf: bytes) -> Iterator[Candidate]:
+def carve_rcc(package: str, rel: str, buf: bytes) -> Iterator[Candidate]:
     """Images inside a Qt resource bundle, entry by entry (whole-file carving as fallback)."""
     entries = read_rcc_entries(buf)
     if entries is None:
@@ -125,7 +148,10 @@ def _carve_rcc(package: str, rel: str, buf: bytes) -> Iterator[Candidate]:
         for blob, _ in carve_valid(entry.data):
             where = f"{entry.offset}+zlib:{blob.offset}" if entry.compressed else f"{entry.offset + blob.offset}"
             suffix = f"@{blob.offset}" if blob.offset else ""
-            yield Candidate(package, f"{rel}@{where}", f"{rel}{entry.name}{suffix}", blob.data)
+            # Qt resource paths are long and repetitive; bundle + file name is enough to name it.
+            base = Path(entry.name)
+            name = f"{Path(rel).stem}/{base.stem}{suffix}{base.suffix}"
+            yield Candidate(package, f"{rel}@{where}", f"{rel}{entry.name}{suffix}", blob.data, name=name)
 
 
 # --- filtering
@@ -166,7 +192,7 @@ def examine(
         drops.add("excluded", img, sheets)
         return None
     lossless = _is_lossless(img, cand.data)
-    rgb = pf.to_rgb(ImageOps.exif_transpose(img))
+    rgb = pf.to_rgb(ImageOps.exif_transpose(img)).rotate(-cand.rotate, expand=True)
     licence = licence_for(terms, [cand.logical_path])
     hashes = pf.perceptual_hashes(rgb)
     small = downscale(rgb, max_short_side)  # hold thousands of photos in memory at output size
@@ -202,12 +228,12 @@ def _area(photo: Photo) -> int:
 
 
 def output_names(photos: list[Photo]) -> list[str]:
-    """Flat, unique file stems: the logical path minus the package's common directory."""
-    dirs = [p.candidate.logical_path.split("/")[:-1] for p in photos]
-    common = os.path.commonprefix(dirs) if dirs else []
+    """Flat, unique file stems: the candidate's path minus the package's common directory."""
+    paths = [(p.candidate.name or p.candidate.logical_path).split("/") for p in photos]
+    common = os.path.commonprefix([parts[:-1] for parts in paths]) if paths else []
     names: list[str] = []
-    for photo in photos:
-        rest = photo.candidate.logical_path.split("/")[len(common) :]
+    for parts in paths:
+        rest = parts[len(common) :]
         rest[-1] = rest[-1].rsplit(".", 1)[0]
         stem = "".join(c if c.isalnum() or c in "._@-" else "_" for c in "__".join(rest))
         name, n = stem, 1
@@ -228,6 +254,7 @@ def encode(photo: Photo) -> tuple[bytes, str, tuple[int, int]]:
     source = decode_blob(photo.candidate.data)
     untouched = (
         img.size == photo.original_size
+        and photo.candidate.rotate == 0
         and source is not None
         and source.format == "JPEG"
         and source.mode in ("RGB", "L")

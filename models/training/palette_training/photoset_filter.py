@@ -169,7 +169,13 @@ def dct_hash(rgb: Image.Image) -> int:
 
 
 def centre_square(rgb: Image.Image) -> Image.Image:
-    """Central square crop: wallpaper variants for 16:9, 16:10 and 4:3 share it."""
+    """Central square crop.
+
+    Wallpaper variants for 16:9, 16:10 and 4:3 screens are usually cut from one
+    photo by trimming the sides; those share this square.  (Variants that trim
+    top and bottom instead do not, and are only caught if the whole-frame hash
+    is close enough.)
+    """
     w, h = rgb.size
     side = min(w, h)
     left, top = (w - side) // 2, (h - side) // 2

@@ -68,5 +68,5 @@ PACKAGES: tuple[PackageSpec, ...] = (
             data/licenseplate_motion.jpg data/imageText*.png data/ml.png fuzzy/input.png ximgproc/stanford.png""",
         ),
     ),
-    PackageSpec("libdlib19.1", "train"),
+    PackageSpec("libdlib19.1", "train", ("*",), _globs("*/examples/faces/{}", "bald_guys.jpg dogs.jpg")),  # collages
 )
