@@ -1,6 +1,8 @@
 import json
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -65,3 +67,21 @@ def test_ddp_step_with_two_cpu_processes_on_gloo(tmp_path: Path) -> None:
     assert ckpt["step"] == 2 and ckpt["samples_seen"] == 2 * 4 * 2
     # Each rank saw different examples; DDP's gradient all-reduce keeps their weights identical.
     assert torch.equal(torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt"))
+
+
+def test_cli_train_config_tiny_then_export(tmp_path: Path) -> None:
+    """The documented commands: `train --config tiny` and `export` through `python -m palette_training`."""
+    photos = synthetic_photos(tmp_path / "photos", 3)
+    run = tmp_path / "run"
+    common = [sys.executable, "-m", "palette_training"]
+    cwd = Path(__file__).resolve().parents[3] / "models" / "training"
+    subprocess.run([*common, "train", "--config", "tiny", "--data", str(photos), "--out", str(run), "--resolution", "16",
+                    "--batch-size", "2", "--steps", "2", "--device", "cpu", "--sample-steps", "2"],
+                   cwd=cwd, check=True, capture_output=True, timeout=300)
+    assert (run / "checkpoints" / "last.pt").exists() and (run / "loss.jsonl").exists()
+    assert (run / "samples" / "step-0000002.png").exists()  # the sample grid of the final step
+    out = subprocess.run([*common, "export", "--checkpoint", str(run / "checkpoints" / "last.pt"),
+                          "--out", str(tmp_path / "model"), "--name", "cli-tiny"],
+                         cwd=cwd, check=True, capture_output=True, text=True, timeout=300)
+    assert "max relative error" in out.stdout
+    assert json.loads((tmp_path / "model" / "model.json").read_text())["training"]["steps"] == 2
