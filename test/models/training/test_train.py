@@ -75,8 +75,9 @@ def test_cli_train_config_tiny_then_export(tmp_path: Path) -> None:
     run = tmp_path / "run"
     common = [sys.executable, "-m", "palette_training"]
     cwd = Path(__file__).resolve().parents[3] / "models" / "training"
-    subprocess.run([*common, "train", "--config", "tiny", "--data", str(photos), "--out", str(run), "--resolution", "16",
-                    "--batch-size", "2", "--steps", "2", "--device", "cpu", "--sample-steps", "2"],
+    subprocess.run([*common, "train", "--config", "tiny", "--data", str(photos), "--out", str(run),
+                    "--resolution", "16", "--batch-size", "2", "--steps", "2", "--device", "cpu",
+                    "--sample-steps", "2"],
                    cwd=cwd, check=True, capture_output=True, timeout=300)
     assert (run / "checkpoints" / "last.pt").exists() and (run / "loss.jsonl").exists()
     assert (run / "samples" / "step-0000002.png").exists()  # the sample grid of the final step
