@@ -1,0 +1,59 @@
+/**
+ * The task contract: a task (fill, colorize, uncrop, restore) turns an editor request into one or more
+ * model jobs at the model's working size, and the samples back into an RGBA layer per variant.
+ *
+ * Tasks know geometry (context crops, working size, tiling, compositing); they know nothing about
+ * samplers, seeds, onnxruntime or the socket. They call `run` for every model-sized job.
+ */
+
+/** 8-bit RGBA, row-major, straight (non-premultiplied) alpha. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8Array; // width * height * 4
+}
+
+/** 8-bit single channel, 255 = selected / generate, 0 = keep. */
+export interface MaskImage {
+  width: number;
+  height: number;
+  data: Uint8Array; // width * height
+}
+
+/** A layer to put on the canvas at (x, y); its alpha says where it covers the original. */
+export interface RgbaLayer extends RgbaImage {
+  x: number;
+  y: number;
+}
+
+/**
+ * One model-sized job for all variants at once.
+ * `cond` is x for every variant, [B,3,H,W] in [-1, 1]; for inpaint/uncrop its hole pixels are
+ * ignored (the runner fills them with N(0,1) noise, seeded per variant, as the paper does), and its
+ * known pixels are also the clean target values pasted back after every step.
+ */
+export interface ModelJob {
+  cond: Float32Array;
+  height: number; // multiple of the model's size_multiple
+  width: number;
+  /** [H,W], 1 = generate, 0 = known. Absent for colorize and restore (every pixel is generated). */
+  hole?: Float32Array;
+  /** A short label for progress events, e.g. "tile 3/12" or "pass 2/3". */
+  label: string;
+}
+
+/** Runs a job through the sampler and model: returns ŷ₀ per variant, each [3,H,W] in [-1, 1]. */
+export type RunModelJob = (job: ModelJob) => Promise<Float32Array[]>;
+
+export interface ModelGeometry {
+  /** The size the model works best at (its native resolution). */
+  workingSize: number;
+  sizeMultiple: number;
+}
+
+export interface TaskOutput {
+  /** One layer per variant, in variant order. */
+  layers: RgbaLayer[];
+  /** The document size after the task (grows for uncrop). */
+  canvas: { width: number; height: number };
+}
