@@ -24,31 +24,63 @@ export interface DenoiseInputs {
   gamma: Float32Array;
 }
 
+export type DevicePreference = 'auto' | 'cpu' | 'cuda' | 'webgpu';
+
 export interface ModelRunnerOptions {
   /** Threads for one model call (on 2 cores, 1–2 were faster and steadier than the default). */
   intraOpThreads?: number;
+  /** auto tries CUDA, then WebGPU, then the CPU. */
+  device?: DevicePreference;
+  /** Told why each device in the auto order was skipped, and which one was chosen. */
+  log?: (line: string) => void;
 }
+
+/** onnxruntime has no automatic fallback: a provider that cannot load throws, so we try in order. */
+const AUTO_ORDER = ['cuda', 'webgpu', 'cpu'] as const;
 
 export class ModelRunner {
   private constructor(
     readonly manifest: ModelManifest,
     private readonly session: ort.InferenceSession,
+    /** The execution provider the session runs on. */
+    readonly device: 'cpu' | 'cuda' | 'webgpu',
   ) {}
 
   /** Opens models/<name>/ (or any folder with a model.json), after checking manifest and checksum. */
   static async open(dir: string, options: ModelRunnerOptions = {}): Promise<ModelRunner> {
     const folder = readManifest(dir);
     await verifyChecksum(folder);
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(folder.modelPath, {
-        executionProviders: ['cpu'],
-        graphOptimizationLevel: 'all',
-        ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
-      });
-    } catch (cause) {
-      throw new DaemonError('MODEL_LOAD_FAILED', `onnxruntime could not load ${folder.modelPath}: ${String(cause)}`, { cause });
+    const preference = options.device ?? 'cpu';
+    const candidates = preference === 'auto' ? AUTO_ORDER : [preference];
+    const supported = new Set(ort.listSupportedBackends().map((b) => b.name));
+    let session: ort.InferenceSession | undefined;
+    let device: 'cpu' | 'cuda' | 'webgpu' = 'cpu';
+    let lastError: unknown;
+    for (const candidate of candidates) {
+      if (!supported.has(candidate)) {
+        options.log?.(`device ${candidate}: skipped, not in this onnxruntime-node build (${[...supported].join(', ')})`);
+        lastError = new Error(`${candidate} is not supported by this onnxruntime-node build`);
+        continue;
+      }
+      try {
+        session = await ort.InferenceSession.create(folder.modelPath, {
+          executionProviders: [candidate],
+          graphOptimizationLevel: 'all',
+          ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
+        });
+        device = candidate;
+        break;
+      } catch (cause) {
+        lastError = cause;
+        options.log?.(`device ${candidate}: skipped, ${String(cause).split('\n')[0]}`);
+      }
     }
+    if (!session) {
+      throw new DaemonError('MODEL_LOAD_FAILED', `onnxruntime could not load ${folder.modelPath} on ${candidates.join(', ')}: ${String(lastError)}`, {
+        cause: lastError,
+      });
+    }
+    options.log?.(`model ${folder.manifest.name} runs on ${device}`);
     const inputs = [...session.inputNames].sort().join(',');
     const outputs = [...session.outputNames].join(',');
     if (inputs !== [...INPUT_NAMES].sort().join(',') || outputs !== OUTPUT_NAME) {
@@ -59,7 +91,7 @@ export class ModelRunner {
           `[${INPUT_NAMES.join(', ')}] and output [${OUTPUT_NAME}] (see models/README.md).`,
       );
     }
-    return new ModelRunner(folder.manifest, session);
+    return new ModelRunner(folder.manifest, session, device);
   }
 
   /** ε̂ for a batch; shapes are checked here because onnxruntime's own errors are hard to read. */

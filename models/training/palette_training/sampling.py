@@ -21,7 +21,8 @@ def respaced_gammas(gamma_min: float, gamma_max: float, steps: int) -> np.ndarra
     lam = lambda g: np.log(g) - np.log1p(-g)  # noqa: E731
     hi = min(gamma_max, 1.0 - 1e-6)
     lams = np.linspace(lam(gamma_min), lam(hi), steps)
-    return 1.0 / (1.0 + np.exp(-lams))  # ascending in λ = descending noise
+    gammas = 1.0 / (1.0 + np.exp(-lams))  # ascending in λ = descending noise
+    return np.clip(gammas, gamma_min, hi)  # the sigmoid round trip can land a few ulps below γ_min
 
 
 @torch.no_grad()

@@ -1,0 +1,78 @@
+/**
+ * The installed models (folders under models/ with a model.json) and the one loaded on the device.
+ * Only one model is held at a time: a 40 MB model uses a few hundred MB of working memory, and a
+ * studio box switches models rarely.
+ */
+import { basename } from 'node:path';
+import { DaemonError } from './errors.ts';
+import { DEFAULT_MODEL, listModelFolders, MODELS_DIR, readManifest, type ModelManifest } from './model-manifest.ts';
+import { ModelRunner, type ModelRunnerOptions } from './model-runner.ts';
+import type { SamplerName } from './sampling/types.ts';
+
+/** Used when a manifest names no default sampler: a fast multistep solver inside the trained γ range. */
+export const FALLBACK_SAMPLER: { name: SamplerName; steps: number } = { name: 'dpmpp-2m', steps: 20 };
+
+export interface InstalledModel {
+  /** The folder name, which is what requests use to pick a model. */
+  name: string;
+  dir: string;
+  manifest: ModelManifest;
+}
+
+export class ModelRegistry {
+  private loaded: { name: string; runner: Promise<ModelRunner> } | undefined;
+
+  constructor(
+    readonly models: InstalledModel[],
+    readonly defaultModel: string | null,
+    private readonly runnerOptions: ModelRunnerOptions,
+  ) {}
+
+  /** Scans `root` (models/ by default); `extraDirs` adds model folders from elsewhere (--model DIR). */
+  static scan(options: ModelRunnerOptions & { root?: string; extraDirs?: string[]; defaultModel?: string } = {}): ModelRegistry {
+    const dirs = [...listModelFolders(options.root ?? MODELS_DIR), ...(options.extraDirs ?? [])];
+    const models = dirs.map((dir) => ({ name: basename(dir), dir, manifest: readManifest(dir).manifest }));
+    const wanted = options.defaultModel ?? (options.extraDirs?.[0] ? basename(options.extraDirs[0]) : DEFAULT_MODEL);
+    const fallback = models[0]?.name ?? null;
+    const defaultModel = models.some((m) => m.name === wanted) ? wanted : fallback;
+    return new ModelRegistry(models, defaultModel, options);
+  }
+
+  find(name: string | undefined): InstalledModel {
+    const wanted = name ?? this.defaultModel;
+    const model = this.models.find((m) => m.name === wanted);
+    if (!model) {
+      const names = this.models.map((m) => m.name).join(', ') || 'none';
+      throw new DaemonError('MODEL_NOT_FOUND', `No model named ${wanted ?? '(default)'} is installed (installed: ${names}).`);
+    }
+    return model;
+  }
+
+  defaultSampler(model: InstalledModel): { name: SamplerName; steps: number; eta: number } {
+    const s = model.manifest.sampler;
+    return s ? { name: s.name, steps: s.steps, eta: s.eta ?? 0 } : { ...FALLBACK_SAMPLER, eta: 0 };
+  }
+
+  /** The runner for a model, loading it (and releasing the previous one) on first use. */
+  async runner(name: string | undefined): Promise<ModelRunner> {
+    const model = this.find(name);
+    if (this.loaded?.name === model.name) return this.loaded.runner;
+    const previous = this.loaded;
+    const runner = ModelRunner.open(model.dir, this.runnerOptions);
+    this.loaded = { name: model.name, runner };
+    if (previous) void previous.runner.then((r) => r.close(), () => undefined);
+    try {
+      return await runner;
+    } catch (error) {
+      if (this.loaded?.runner === runner) this.loaded = undefined;
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    const loaded = this.loaded;
+    this.loaded = undefined;
+    if (loaded) await loaded.runner.then((r) => r.close(), () => undefined);
+  }
+}
+

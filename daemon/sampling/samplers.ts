@@ -1,0 +1,240 @@
+/**
+ * Palette's samplers (k-diffusion style): small async functions over a `denoise(y_t, γ)` callable and an
+ * ascending schedule of noise levels γ. No state outlives a call; each call allocates its buffers once.
+ *
+ * Notation (Palette / SR3): y_t = √γ_t·y₀ + √(1−γ_t)·ε; the network predicts ε̂ = f(x, y_t, γ_t) and
+ *     ŷ₀ = (y_t − √(1−γ_t)·ε̂) / √γ_t.
+ * γ_t is the current level, γ_s the next (cleaner, γ_s > γ_t) one.
+ *
+ * Common to all samplers:
+ * - start from y = N(0, I) (the `noise` source) at the first level γ_0 ≈ γ_min;
+ * - one model call per level (`gammas.length` calls); the result is ŷ₀ at the last level, clipped to
+ *   [-1, 1] (the last level is close to clean, so this is the paper's final t = 1 → 0 step);
+ * - known pixels (mask = 1) are set to their clean values after every update, as in training;
+ * - `onStep` gets the clipped ŷ₀ (known pixels pasted) after every model call;
+ * - `signal` is checked before every model call (an aborted signal rejects with its AbortError).
+ * Arithmetic is float64 per element; tensors are stored as Float32Array.
+ */
+import { DaemonError } from '../errors.ts';
+import { PAPER_INFERENCE_SCHEDULE, paperInferenceGammas, respacedGammas, type GammaRange } from './schedules.ts';
+import type { KnownPixels, Sampler, SamplerInput, SamplerName } from './types.ts';
+
+const CHANNELS = 3;
+
+function invalid(message: string): DaemonError {
+  return new DaemonError('INVALID_ARGUMENT', message);
+}
+
+/** Checks the input and returns the tensor size B·3·H·W and the plane size H·W. */
+function checkInput(input: SamplerInput): { size: number; plane: number } {
+  const { batch, height, width } = input.shape;
+  for (const d of [batch, height, width]) {
+    if (!Number.isSafeInteger(d) || d < 1) throw invalid(`shape ${JSON.stringify(input.shape)} must be positive integers`);
+  }
+  const plane = height * width;
+  const size = batch * CHANNELS * plane;
+  const { gammas } = input;
+  if (gammas.length < 1) throw invalid('a schedule needs at least one level');
+  for (let i = 0; i < gammas.length; i++) {
+    const g = gammas[i]!;
+    if (!(g > 0 && g < 1)) throw invalid(`γ must lie in (0, 1), got gammas[${i}] = ${g}`);
+    if (i > 0 && !(g > gammas[i - 1]!)) throw invalid(`gammas must be strictly ascending (noisiest first) at ${i}`);
+  }
+  if (input.known) {
+    if (input.known.values.length !== size) throw invalid(`known.values has ${input.known.values.length} values, expected ${size}`);
+    if (input.known.mask.length !== plane) throw invalid(`known.mask has ${input.known.mask.length} values, expected ${plane}`);
+  }
+  if (input.eta !== undefined && !(input.eta >= 0 && input.eta <= 1)) throw invalid(`η must lie in [0, 1], got ${input.eta}`);
+  return { size, plane };
+}
+
+/** y ← m·v + (1 − m)·y per pixel: exactly the clean value v where the mask is 1, y unchanged where 0. */
+function pasteKnown(buf: Float32Array, known: KnownPixels | undefined, plane: number): void {
+  if (!known) return;
+  const { values, mask } = known;
+  for (let i = 0; i < buf.length; i++) {
+    const m = mask[i % plane]!;
+    if (m !== 0) buf[i] = m * values[i]! + (1 - m) * buf[i]!;
+  }
+}
+
+/** y ~ N(0, I), then the known pixels. */
+function startFromNoise(input: SamplerInput, y: Float32Array, plane: number): void {
+  input.noise(y);
+  pasteKnown(y, input.known, plane);
+}
+
+/** ε̂ = f(x, y_t, γ_t), after checking the abort signal. */
+async function predictNoise(input: SamplerInput, y: Float32Array, gamma: number): Promise<Float32Array> {
+  input.signal?.throwIfAborted();
+  const eps = await input.denoise(y, gamma);
+  if (eps.length !== y.length) throw invalid(`denoise returned ${eps.length} values for ${y.length}`);
+  return eps;
+}
+
+/** x0 ← clip((y_t − √(1−γ_t)·ε̂) / √γ_t, −1, 1), known pixels pasted. */
+function predictCleanClipped(
+  y: Float32Array,
+  eps: Float32Array,
+  gamma: number,
+  x0: Float32Array,
+  known: KnownPixels | undefined,
+  plane: number,
+): void {
+  const sqrtGamma = Math.sqrt(gamma);
+  const sqrtOneMinusGamma = Math.sqrt(1 - gamma);
+  for (let i = 0; i < y.length; i++) {
+    const v = (y[i]! - sqrtOneMinusGamma * eps[i]!) / sqrtGamma;
+    x0[i] = v > 1 ? 1 : v < -1 ? -1 : v;
+  }
+  pasteKnown(x0, known, plane);
+}
+
+/**
+ * The paper's ancestral sampler (DDPM with variance 1 − α). From γ_t to γ_s, with α = γ_t / γ_s:
+ *     y_s = (1/√α)·(y_t − (1 − α)/√(1 − γ_t)·ε̂) + √(1 − α)·z,   z ~ N(0, I).
+ * The mean uses the raw ε̂ (no clipping), as in the paper; ŷ₀ is clipped for onStep and the result.
+ * Noise draws: one for the start and one per update (gammas.length in all).
+ */
+export async function sampleAncestral(input: SamplerInput): Promise<Float32Array> {
+  const { gammas, known, onStep } = input;
+  const { size, plane } = checkInput(input);
+  const y = new Float32Array(size);
+  const x0 = new Float32Array(size);
+  const z = new Float32Array(size);
+  startFromNoise(input, y, plane);
+  const total = gammas.length;
+  for (let k = 0; k < total; k++) {
+    const gammaT = gammas[k]!;
+    const eps = await predictNoise(input, y, gammaT);
+    predictCleanClipped(y, eps, gammaT, x0, known, plane);
+    onStep?.({ step: k + 1, total, x0 });
+    if (k + 1 === total) break; // the final step: ŷ₀ itself (the mean with α = γ_t, no noise)
+    const gammaS = gammas[k + 1]!;
+    const alpha = gammaT / gammaS; // α = γ_t / γ_s
+    const oneMinusAlpha = (gammaS - gammaT) / gammaS; // 1 − α without cancellation
+    const meanScale = 1 / Math.sqrt(alpha); // 1/√α
+    const epsScale = oneMinusAlpha / Math.sqrt(1 - gammaT); // (1 − α)/√(1 − γ_t)
+    const sigma = Math.sqrt(oneMinusAlpha); // σ² = 1 − α
+    input.noise(z);
+    for (let i = 0; i < size; i++) y[i] = meanScale * (y[i]! - epsScale * eps[i]!) + sigma * z[i]!;
+    pasteKnown(y, known, plane);
+  }
+  return x0;
+}
+
+/**
+ * DDIM (Song et al. 2021) with η, on the clipped ŷ₀ and the ε̂ re-derived from it:
+ *     ŷ₀ = clip((y_t − √(1−γ_t)·ε̂)/√γ_t),   ε̂' = (y_t − √γ_t·ŷ₀)/√(1−γ_t),
+ *     σ = η·√((1−γ_s)/(1−γ_t))·√(1 − γ_t/γ_s),
+ *     y_s = √γ_s·ŷ₀ + √(1 − γ_s − σ²)·ε̂' + σ·z.
+ * η = 0 is deterministic (no noise drawn after the start); η = 1 has the DDPM posterior variance.
+ */
+export async function sampleDdim(input: SamplerInput): Promise<Float32Array> {
+  const { gammas, known, onStep } = input;
+  const eta = input.eta ?? 0;
+  const { size, plane } = checkInput(input);
+  const y = new Float32Array(size);
+  const x0 = new Float32Array(size);
+  const z = new Float32Array(size); // stays zero when η = 0
+  startFromNoise(input, y, plane);
+  const total = gammas.length;
+  for (let k = 0; k < total; k++) {
+    const gammaT = gammas[k]!;
+    const eps = await predictNoise(input, y, gammaT);
+    predictCleanClipped(y, eps, gammaT, x0, known, plane);
+    onStep?.({ step: k + 1, total, x0 });
+    if (k + 1 === total) break;
+    const gammaS = gammas[k + 1]!;
+    const sqrtGammaT = Math.sqrt(gammaT);
+    const sqrtOneMinusGammaT = Math.sqrt(1 - gammaT);
+    const sqrtGammaS = Math.sqrt(gammaS);
+    const sigma = eta * Math.sqrt((1 - gammaS) / (1 - gammaT)) * Math.sqrt((gammaS - gammaT) / gammaS);
+    const dirScale = Math.sqrt(Math.max(0, 1 - gammaS - sigma * sigma)); // √(1 − γ_s − σ²)
+    if (eta > 0) input.noise(z);
+    for (let i = 0; i < size; i++) {
+      const x0i = x0[i]!;
+      const epsRederived = (y[i]! - sqrtGammaT * x0i) / sqrtOneMinusGammaT;
+      y[i] = sqrtGammaS * x0i + dirScale * epsRederived + sigma * z[i]!;
+    }
+    pasteKnown(y, known, plane);
+  }
+  return x0;
+}
+
+/** DPM-Solver's half log-SNR: λ = log(α/σ) = ½·log(γ/(1−γ)), with α = √γ and σ = √(1−γ). */
+function halfLogSnr(gamma: number): number {
+  return 0.5 * (Math.log(gamma) - Math.log1p(-gamma));
+}
+
+/**
+ * DPM-Solver++(2M) (Lu et al. 2022), data-prediction form with the clipped ŷ₀ as D. From level i to
+ * i + 1, with h = λ_{i+1} − λ_i:
+ *     first order:   y_{i+1} = (σ_{i+1}/σ_i)·y_i + α_{i+1}·(1 − e^(−h))·D_i
+ *     second order:  the same with D = (1 + 1/(2r))·D_i − (1/(2r))·D_{i−1},   r = h_{i−1}/h_i.
+ * The first update is first order (no D_{i−1} yet), and so is the last (into the final level; the
+ * "lower order final" of Lu et al., steadier at few steps). Only the start draws noise.
+ */
+export async function sampleDpmSolverPP2M(input: SamplerInput): Promise<Float32Array> {
+  const { gammas, known, onStep } = input;
+  const { size, plane } = checkInput(input);
+  const y = new Float32Array(size);
+  let x0 = new Float32Array(size); // D_i
+  let x0Prev = new Float32Array(size); // D_{i−1}
+  startFromNoise(input, y, plane);
+  const total = gammas.length;
+  let hPrev = 0;
+  for (let k = 0; k < total; k++) {
+    const gammaT = gammas[k]!;
+    const eps = await predictNoise(input, y, gammaT);
+    predictCleanClipped(y, eps, gammaT, x0, known, plane);
+    onStep?.({ step: k + 1, total, x0 });
+    if (k + 1 === total) break;
+    const gammaS = gammas[k + 1]!;
+    const h = halfLogSnr(gammaS) - halfLogSnr(gammaT);
+    const sigmaRatio = Math.sqrt((1 - gammaS) / (1 - gammaT)); // σ_{i+1}/σ_i
+    const dataScale = Math.sqrt(gammaS) * -Math.expm1(-h); // α_{i+1}·(1 − e^(−h))
+    const secondOrder = k > 0 && k + 2 < total;
+    if (secondOrder) {
+      const r = hPrev / h;
+      const wCur = 1 + 1 / (2 * r);
+      const wPrev = 1 / (2 * r);
+      for (let i = 0; i < size; i++) {
+        y[i] = sigmaRatio * y[i]! + dataScale * (wCur * x0[i]! - wPrev * x0Prev[i]!);
+      }
+    } else {
+      for (let i = 0; i < size; i++) y[i] = sigmaRatio * y[i]! + dataScale * x0[i]!;
+    }
+    pasteKnown(y, known, plane);
+    const spare = x0Prev; // D_i becomes D_{i−1}; the next ŷ₀ overwrites the old D_{i−1}
+    x0Prev = x0;
+    x0 = spare;
+    hPrev = h;
+  }
+  return x0;
+}
+
+export const SAMPLERS: Record<SamplerName, Sampler> = {
+  ancestral: sampleAncestral,
+  ddim: sampleDdim,
+  'dpmpp-2m': sampleDpmSolverPP2M,
+};
+
+export const SAMPLER_NAMES: readonly SamplerName[] = ['ancestral', 'ddim', 'dpmpp-2m'];
+
+export function isSamplerName(name: string): name is SamplerName {
+  return (SAMPLER_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * The levels a sampler visits for a requested step count inside the model's trained range:
+ * - ancestral with 1000 steps: the paper's schedule clipped to the range (`paperInferenceGammas`; with
+ *   the training range that is 468 levels, so 468 model calls, not 1000);
+ * - ancestral with any other count, ddim, dpmpp-2m: `steps` levels evenly spaced in log-SNR
+ *   (`respacedGammas`). (The paper's schedule cut to N steps would start far from pure noise.)
+ */
+export function scheduleFor(name: SamplerName, steps: number, gammaRange: GammaRange): Float64Array {
+  const [gammaMin, gammaMax] = gammaRange;
+  if (name === 'ancestral' && steps === PAPER_INFERENCE_SCHEDULE.steps) return paperInferenceGammas(gammaRange);
+  return respacedGammas(gammaMin, gammaMax, steps);
+}
