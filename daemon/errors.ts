@@ -9,7 +9,11 @@ export type DaemonErrorCode =
   | 'MODEL_SIGNATURE_MISMATCH'
   | 'MODEL_LOAD_FAILED'
   | 'MODEL_RUN_FAILED'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  | 'IMAGE_DECODE_FAILED'
+  | 'IMAGE_ENCODE_FAILED'
+  | 'MASK_SIZE_MISMATCH'
+  | 'MASK_EMPTY';
 
 export class DaemonError extends Error {
   readonly code: DaemonErrorCode;

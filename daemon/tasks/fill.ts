@@ -1,0 +1,142 @@
+/**
+ * Generative fill (Palette inpainting): regenerate the masked pixels from their surroundings.
+ *
+ * Only a context crop around the mask goes to the model, at the working size; the samples come back
+ * to the crop's size, get their seam colours matched and are returned as small layers whose alpha is
+ * the feathered mask, so everything outside the feathered band stays bit-exact.
+ */
+import { DaemonError } from '../errors.ts';
+import { resizeRgba } from '../imaging.ts';
+import { growMask } from '../mask-morphology.ts';
+import { assertMask, assertRgba, createMask, maskBounds, thresholdMask } from '../pixels.ts';
+import { expandRect, intersectRect, type Rect } from '../rect.ts';
+import { cropMask, cropRgba, maskToHole, repeatBatch, rgbaToTensor, tensorToRgba } from '../tensor-image.ts';
+import { matchSeamColors } from './color-match.ts';
+import { featherMask, featherReach, layerFromAlpha } from './composite.ts';
+import { contextCrop } from './context-crop.ts';
+import { assertGeometry, assertVariants } from './job-size.ts';
+import { runChecked } from './run-job.ts';
+import type { MaskImage, ModelGeometry, RgbaImage, RgbaLayer, RunModelJob, TaskOutput } from './types.ts';
+
+export interface FillOptions {
+  /** Mask values ≥ this are the hole. Default 128. */
+  threshold?: number;
+  /** Grow (> 0) or shrink (< 0) the hole by this many px. Default feather / 2, rounded. */
+  grow?: number;
+  /** Width of the soft edge outside the hole, px. Default 8 per 1024 px of the image's long side (≥ 2). */
+  feather?: number;
+  /** Context around the hole on each side, as a fraction of the hole's box size. Default 0.5. */
+  contextPadding?: number;
+  /** Match the generated pixels' colours to their surroundings (see color-match.ts). Default true. */
+  colorMatch?: boolean;
+}
+
+export interface FillInput {
+  image: RgbaImage;
+  mask: MaskImage;
+  options?: FillOptions;
+}
+
+interface ResolvedFill {
+  threshold: number;
+  grow: number;
+  feather: number;
+  contextPadding: number;
+  colorMatch: boolean;
+}
+
+function resolveOptions(image: RgbaImage, o: FillOptions = {}): ResolvedFill {
+  const feather = o.feather ?? Math.max(2, Math.round((8 * Math.max(image.width, image.height)) / 1024));
+  const r: ResolvedFill = {
+    threshold: o.threshold ?? 128,
+    grow: o.grow ?? Math.round(feather / 2),
+    feather,
+    contextPadding: o.contextPadding ?? 0.5,
+    colorMatch: o.colorMatch ?? true,
+  };
+  const bad =
+    !(Number.isInteger(r.threshold) && r.threshold >= 1 && r.threshold <= 255) ||
+    !Number.isInteger(r.grow) ||
+    !(Number.isFinite(r.feather) && r.feather >= 0) ||
+    !(Number.isFinite(r.contextPadding) && r.contextPadding >= 0);
+  if (bad) throw new DaemonError('INVALID_ARGUMENT', `invalid fill options ${JSON.stringify(r)}`);
+  return r;
+}
+
+/** The thresholded, grown hole inside `region` (image coordinates), and the box it occupies. */
+function growHole(mask: MaskImage, o: ResolvedFill, image: Rect): { region: Rect; hole: MaskImage; focus: Rect } {
+  const binary = thresholdMask(mask, o.threshold);
+  const raw = maskBounds(binary);
+  if (!raw) throw new DaemonError('MASK_EMPTY', `the mask has no pixel ≥ ${o.threshold}: nothing to fill`);
+  // Growing happens near the marked pixels only, so a small mask on a large photo stays cheap.
+  const region = intersectRect(expandRect(raw, Math.max(1, o.grow)), image);
+  const hole = growMask(cropMask(binary, region), o.grow);
+  const b = maskBounds(hole);
+  if (!b) throw new DaemonError('MASK_EMPTY', `the mask vanished after shrinking it by ${-o.grow} px`);
+  return { region, hole, focus: { ...b, x: b.x + region.x, y: b.y + region.y } };
+}
+
+/** The hole re-expressed in crop coordinates (it lies inside the crop). */
+function holeInCrop(hole: MaskImage, region: Rect, crop: Rect): MaskImage {
+  const out = createMask(crop.width, crop.height);
+  const both = intersectRect(region, crop);
+  for (let y = both.y; y < both.y + both.height; y++) {
+    for (let x = both.x; x < both.x + both.width; x++) {
+      out.data[(y - crop.y) * crop.width + (x - crop.x)] = hole.data[(y - region.y) * region.width + (x - region.x)] ?? 0;
+    }
+  }
+  return out;
+}
+
+export async function runFill(
+  input: FillInput,
+  geometry: ModelGeometry,
+  run: RunModelJob,
+  variants: number,
+): Promise<TaskOutput> {
+  const { image, mask } = input;
+  assertRgba(image);
+  assertMask(mask);
+  assertGeometry(geometry);
+  assertVariants(variants);
+  if (mask.width !== image.width || mask.height !== image.height) {
+    throw new DaemonError(
+      'MASK_SIZE_MISMATCH',
+      `the mask is ${mask.width}×${mask.height} but the image is ${image.width}×${image.height}`,
+    );
+  }
+  const o = resolveOptions(image, input.options);
+  const imageRect: Rect = { x: 0, y: 0, width: image.width, height: image.height };
+  const grown = growHole(mask, o, imageRect);
+  const include = intersectRect(expandRect(grown.focus, featherReach(o.feather)), imageRect);
+  const { crop, job } = contextCrop({ focus: grown.focus, include, image, geometry, padding: o.contextPadding });
+  const hole = holeInCrop(grown.hole, grown.region, crop);
+  const original = cropRgba(image, crop);
+
+  // Hole pixels get alpha 0 before the resize: sharp resizes premultiplied, so the removed content
+  // does not bleed into the known pixels the model is given (and told to keep).
+  const known: RgbaImage = { ...original, data: original.data.slice() };
+  for (let i = 0; i < hole.data.length; i++) known.data[i * 4 + 3] = (hole.data[i] ?? 0) > 0 ? 0 : 255;
+  const small = await resizeRgba(known, job.width, job.height);
+  const one = new Float32Array(3 * job.width * job.height);
+  rgbaToTensor(small, one);
+  const samples = await runChecked(
+    run,
+    { cond: repeatBatch(one, variants), width: job.width, height: job.height, hole: maskToHole(hole, job.width, job.height), label: 'fill' },
+    variants,
+    geometry,
+  );
+
+  const alpha = await featherMask(hole, o.feather);
+  // The ring must span a couple of model pixels, or it only measures the upscaling's blur.
+  const ring = Math.max(o.feather, Math.ceil((2 * crop.width) / job.width), 2);
+  const layers: RgbaLayer[] = [];
+  for (const sample of samples) {
+    const colors = await resizeRgba(tensorToRgba(sample, job.width, job.height), crop.width, crop.height);
+    if (o.colorMatch) matchSeamColors(colors, original, hole, { ring });
+    const layer = layerFromAlpha(colors, alpha, crop.x, crop.y);
+    if (!layer) throw new DaemonError('MASK_EMPTY', 'the feathered mask is empty');
+    layers.push(layer);
+  }
+  return { layers, canvas: { width: image.width, height: image.height } };
+}

@@ -1,0 +1,131 @@
+/**
+ * JPEG restoration: the decoded JPEG is the model's x; the whole image is processed at full
+ * resolution in overlapping tiles of the working size, blended with raised-cosine weights so tile
+ * edges (where the model sees least context) never show.
+ */
+import { assertRgba, clampByte, createRgba } from '../pixels.ts';
+import { cropRgba, padReflect, repeatBatch, rgbaToTensor } from '../tensor-image.ts';
+import { assertGeometry, assertVariants, ceilToMultiple, workingEdge } from './job-size.ts';
+import { runChecked } from './run-job.ts';
+import { tileStarts, tileWeights } from './tiling.ts';
+import type { ModelGeometry, RgbaImage, RgbaLayer, RunModelJob, TaskOutput } from './types.ts';
+
+export interface RestoreOptions {
+  /** Overlap between neighbouring tiles as a fraction of the tile. Default 0.25. */
+  overlap?: number;
+}
+
+export interface RestoreInput {
+  image: RgbaImage;
+  options?: RestoreOptions;
+}
+
+export interface TilePlan {
+  /** Tile size in image px (the job size, unless the image is smaller than a tile on that axis). */
+  tileWidth: number;
+  tileHeight: number;
+  /** Job size: the tile padded (by reflection) to a multiple of the size multiple. */
+  jobWidth: number;
+  jobHeight: number;
+  xs: number[];
+  ys: number[];
+  ramp: number;
+}
+
+export function planRestoreTiles(width: number, height: number, g: ModelGeometry, overlap = 0.25): TilePlan {
+  const edge = workingEdge(g);
+  const ramp = Math.max(1, Math.round(edge * overlap));
+  const tileWidth = Math.min(edge, width);
+  const tileHeight = Math.min(edge, height);
+  return {
+    tileWidth,
+    tileHeight,
+    jobWidth: ceilToMultiple(tileWidth, g.sizeMultiple),
+    jobHeight: ceilToMultiple(tileHeight, g.sizeMultiple),
+    xs: tileStarts(width, tileWidth, ramp),
+    ys: tileStarts(height, tileHeight, ramp),
+    ramp,
+  };
+}
+
+/** Where one tile lands in the image, its blending weights per axis, and its job's row width. */
+interface PlacedTile {
+  x0: number;
+  y0: number;
+  wx: Float32Array;
+  wy: Float32Array;
+  jobWidth: number;
+  jobHeight: number;
+}
+
+/**
+ * Adds one tile's weighted values into `into` ([3,H,W] of an image `width` wide), or, with no sample,
+ * its weights into the [H,W] weight sum.
+ */
+function accumulate(into: Float32Array, sample: Float32Array | null, t: PlacedTile, width: number): void {
+  const plane = into.length / (sample ? 3 : 1);
+  const jobPlane = t.jobWidth * t.jobHeight;
+  for (let ty = 0; ty < t.wy.length; ty++) {
+    for (let tx = 0; tx < t.wx.length; tx++) {
+      const w = (t.wy[ty] ?? 1) * (t.wx[tx] ?? 1);
+      const p = (t.y0 + ty) * width + t.x0 + tx;
+      if (!sample) {
+        into[p] = (into[p] ?? 0) + w;
+        continue;
+      }
+      const s = ty * t.jobWidth + tx;
+      for (let c = 0; c < 3; c++) into[c * plane + p] = (into[c * plane + p] ?? 0) + w * (sample[c * jobPlane + s] ?? 0);
+    }
+  }
+}
+
+export async function runRestore(
+  input: RestoreInput,
+  geometry: ModelGeometry,
+  run: RunModelJob,
+  variants: number,
+): Promise<TaskOutput> {
+  const { image } = input;
+  assertRgba(image);
+  assertGeometry(geometry);
+  assertVariants(variants);
+  const { width, height } = image;
+  const plan = planRestoreTiles(width, height, geometry, input.options?.overlap ?? 0.25);
+  const { tileWidth: tw, tileHeight: th, jobWidth: jw, jobHeight: jh } = plan;
+  const plane = width * height;
+  const acc = Array.from({ length: variants }, () => new Float32Array(3 * plane));
+  const weightSum = new Float32Array(plane);
+  const total = plan.xs.length * plan.ys.length;
+  const one = new Float32Array(3 * jw * jh);
+  let index = 0;
+
+  for (const y0 of plan.ys) {
+    const wy = tileWeights(y0, th, height, plan.ramp);
+    for (const x0 of plan.xs) {
+      const wx = tileWeights(x0, tw, width, plan.ramp);
+      index++;
+      const tile = padReflect(cropRgba(image, { x: x0, y: y0, width: tw, height: th }), jw, jh);
+      rgbaToTensor(tile, one);
+      const samples = await runChecked(
+        run,
+        { cond: repeatBatch(one, variants), width: jw, height: jh, label: `tile ${index}/${total}` },
+        variants,
+        geometry,
+      );
+      const placed: PlacedTile = { x0, y0, wx, wy, jobWidth: jw, jobHeight: jh };
+      accumulate(weightSum, null, placed, width);
+      samples.forEach((sample, b) => accumulate(acc[b] ?? new Float32Array(3 * plane), sample, placed, width));
+    }
+  }
+
+  const layers: RgbaLayer[] = acc.map((a) => {
+    const out = createRgba(width, height);
+    for (let p = 0; p < plane; p++) {
+      const w = weightSum[p] ?? 1;
+      for (let c = 0; c < 3; c++) out.data[p * 4 + c] = clampByte(((a[c * plane + p] ?? 0) / w + 1) * 127.5);
+      out.data[p * 4 + 3] = image.data[p * 4 + 3] ?? 255;
+    }
+    return { ...out, x: 0, y: 0 };
+  });
+  return { layers, canvas: { width, height } };
+}

@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { DaemonError } from '../../../daemon/errors.ts';
+import { dilateMask } from '../../../daemon/mask-morphology.ts';
+import { compositeLayer, createMask, maskBounds } from '../../../daemon/pixels.ts';
+import { containsRect } from '../../../daemon/rect.ts';
+import { featherReach } from '../../../daemon/tasks/composite.ts';
+import { runFill } from '../../../daemon/tasks/fill.ts';
+import type { ModelGeometry, RgbaImage, RgbaLayer } from '../../../daemon/tasks/types.ts';
+import { fakeRun, holeColorModel, holeConstantModel } from './fake-run.ts';
+import { circleMask, greyImage, patternImage, rectMask } from './test-images.ts';
+
+const G: ModelGeometry = { workingSize: 64, sizeMultiple: 8 };
+
+function alphaAt(layer: RgbaLayer, x: number, y: number): number {
+  const lx = x - layer.x;
+  const ly = y - layer.y;
+  if (lx < 0 || ly < 0 || lx >= layer.width || ly >= layer.height) return 0;
+  return layer.data[(ly * layer.width + lx) * 4 + 3] ?? 0;
+}
+
+function meanInMask(img: RgbaImage, mask: { data: Uint8Array }, channel: number): number {
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < mask.data.length; i++) {
+    if ((mask.data[i] ?? 0) === 0) continue;
+    sum += img.data[i * 4 + channel] ?? 0;
+    n++;
+  }
+  return sum / n;
+}
+
+describe('runFill', () => {
+  const image = patternImage(200, 150);
+  const mask = circleMask(200, 150, 100, 75, 20);
+
+  it('changes nothing outside the feathered mask and covers the whole hole', async () => {
+    const { run } = fakeRun(holeColorModel);
+    const feather = 8;
+    const out = await runFill({ image, mask, options: { feather, grow: 2 } }, G, run, 2);
+    expect(out.canvas).toEqual({ width: 200, height: 150 });
+    expect(out.layers).toHaveLength(2);
+    const band = dilateMask(mask, 2 + featherReach(feather));
+    for (const layer of out.layers) {
+      const result = compositeLayer(image, layer);
+      for (let y = 0; y < 150; y++) {
+        for (let x = 0; x < 200; x++) {
+          const i = y * 200 + x;
+          const a = alphaAt(layer, x, y);
+          if ((mask.data[i] ?? 0) > 0) expect(a).toBe(255);
+          if (a === 0) {
+            expect(result.data.subarray(i * 4, i * 4 + 4)).toEqual(image.data.subarray(i * 4, i * 4 + 4));
+          } else {
+            expect(band.data[i]).toBe(255); // only the hole and its soft edge are touched
+          }
+        }
+      }
+    }
+  });
+
+  it('returns a layer that encloses the mask, inside the image, with RGB 0 where alpha is 0', async () => {
+    const { run } = fakeRun(holeColorModel);
+    const { layers } = await runFill({ image, mask }, G, run, 1);
+    const layer = layers[0]!;
+    const box = maskBounds(mask)!;
+    expect(containsRect(layer, box)).toBe(true);
+    expect(containsRect({ x: 0, y: 0, width: 200, height: 150 }, layer)).toBe(true);
+    for (let p = 0; p < layer.data.length; p += 4) {
+      if (layer.data[p + 3] === 0) expect([...layer.data.subarray(p, p + 3)]).toEqual([0, 0, 0]);
+    }
+  });
+
+  it('gives different variants inside the hole', async () => {
+    const { run, jobs } = fakeRun(holeColorModel);
+    const { layers } = await runFill({ image, mask, options: { colorMatch: false } }, G, run, 3);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]!.batch).toBe(3);
+    const [a, b, c] = layers.map((l) => compositeLayer(image, l));
+    const centre = (75 * 200 + 100) * 4;
+    expect(a!.data.subarray(centre, centre + 3)).not.toEqual(b!.data.subarray(centre, centre + 3));
+    expect(b!.data.subarray(centre, centre + 3)).not.toEqual(c!.data.subarray(centre, centre + 3));
+    expect(a!.data[centre]).toBeGreaterThan(200); // variant 0 is red in the hole
+  });
+
+  it('sends a working-size job with the hole marked, whatever the image size', async () => {
+    const big = patternImage(3000, 2000);
+    const small = rectMask(3000, 2000, { x: 2500, y: 300, width: 30, height: 20 });
+    const { run, jobs } = fakeRun(holeColorModel);
+    const { layers, canvas } = await runFill({ image: big, mask: small }, G, run, 2);
+    expect(canvas).toEqual({ width: 3000, height: 2000 });
+    expect(jobs).toHaveLength(1);
+    const job = jobs[0]!;
+    expect(job.width % 8).toBe(0);
+    expect(job.height % 8).toBe(0);
+    expect(job.width * job.height).toBeLessThanOrEqual(1.25 * 64 * 64);
+    expect(job.width * job.height).toBeGreaterThanOrEqual(0.75 * 64 * 64);
+    expect(job.holeFraction).toBeGreaterThan(0.05);
+    expect(job.holeFraction).toBeLessThan(0.6);
+    for (const layer of layers) {
+      expect(containsRect(layer, { x: 2500, y: 300, width: 30, height: 20 })).toBe(true);
+      expect(layer.width).toBeLessThan(120);
+      expect(layer.height).toBeLessThan(120);
+    }
+  });
+
+  it('keeps the content being removed out of the known pixels the model sees', async () => {
+    const img = greyImage(128, 128, 120);
+    for (let y = 40; y < 80; y++) for (let x = 40; x < 80; x++) img.data.set([255, 0, 0, 255], (y * 128 + x) * 4);
+    const m = rectMask(128, 128, { x: 40, y: 40, width: 40, height: 40 });
+    const { run, jobs } = fakeRun(holeColorModel);
+    await runFill({ image: img, mask: m, options: { grow: 0 } }, G, run, 1);
+    const { cond, hole, width, height } = jobs[0]!;
+    const plane = width * height;
+    for (let i = 0; i < plane; i++) {
+      if ((hole?.[i] ?? 0) > 0) continue;
+      const r = ((cond[i] ?? 0) + 1) * 127.5;
+      const g = ((cond[plane + i] ?? 0) + 1) * 127.5;
+      expect(Math.abs(r - g)).toBeLessThan(12); // grey context, no red halo from the hole
+    }
+  });
+
+  it('matches the generated colours to the surroundings by default', async () => {
+    const img = greyImage(160, 160, 100);
+    const m = circleMask(160, 160, 80, 80, 25);
+    const bright = (140 / 127.5) - 1;
+    const on = await runFill({ image: img, mask: m, options: { grow: 0 } }, G, fakeRun(holeConstantModel([bright, bright, bright])).run, 1);
+    const off = await runFill(
+      { image: img, mask: m, options: { grow: 0, colorMatch: false } },
+      G,
+      fakeRun(holeConstantModel([bright, bright, bright])).run,
+      1,
+    );
+    const inner = createMask(160, 160);
+    for (let i = 0; i < inner.data.length; i++) {
+      const x = i % 160;
+      const y = Math.floor(i / 160);
+      inner.data[i] = (x - 80) ** 2 + (y - 80) ** 2 <= 15 * 15 ? 255 : 0;
+    }
+    const withMatch = meanInMask(compositeLayer(img, on.layers[0]!), inner, 0);
+    const without = meanInMask(compositeLayer(img, off.layers[0]!), inner, 0);
+    expect(without).toBeGreaterThan(135);
+    // The 40-level cast is pulled back by the (clamped) 24-level correction.
+    expect(withMatch).toBeLessThan(without - 20);
+    expect(withMatch).toBeGreaterThan(100);
+  });
+
+  it('rejects a mask of another size, and an empty mask, with coded errors', async () => {
+    const { run } = fakeRun(holeColorModel);
+    await expect(runFill({ image, mask: createMask(100, 150) }, G, run, 1)).rejects.toMatchObject({
+      code: 'MASK_SIZE_MISMATCH',
+    });
+    await expect(runFill({ image, mask: createMask(200, 150) }, G, run, 1)).rejects.toBeInstanceOf(DaemonError);
+    await expect(runFill({ image, mask: createMask(200, 150) }, G, run, 1)).rejects.toMatchObject({ code: 'MASK_EMPTY' });
+    await expect(runFill({ image, mask }, G, run, 0)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('handles a mask touching the image corner and a mask covering everything', async () => {
+    const { run, jobs } = fakeRun(holeColorModel);
+    const corner = rectMask(200, 150, { x: 0, y: 0, width: 30, height: 30 });
+    const a = await runFill({ image, mask: corner }, G, run, 1);
+    expect(a.layers[0]!.x).toBe(0);
+    expect(a.layers[0]!.y).toBe(0);
+    const all = rectMask(200, 150, { x: 0, y: 0, width: 200, height: 150 });
+    const b = await runFill({ image, mask: all }, G, run, 1);
+    expect(b.layers[0]).toMatchObject({ x: 0, y: 0, width: 200, height: 150 });
+    expect(jobs[1]!.holeFraction).toBe(1);
+  });
+});

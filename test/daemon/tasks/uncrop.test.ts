@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { compositeLayer, createRgba } from '../../../daemon/pixels.ts';
+import { pasteRgba } from '../../../daemon/tensor-image.ts';
+import { planUncrop } from '../../../daemon/tasks/uncrop-plan.ts';
+import { runUncrop, type Extension } from '../../../daemon/tasks/uncrop.ts';
+import type { ModelGeometry, RgbaImage, TaskOutput } from '../../../daemon/tasks/types.ts';
+import { fakeRun, holeColorModel, type RecordedJob } from './fake-run.ts';
+import { patternImage } from './test-images.ts';
+
+const G: ModelGeometry = { workingSize: 64, sizeMultiple: 8 };
+
+function ext(e: Partial<Extension>): Extension {
+  return { left: 0, right: 0, top: 0, bottom: 0, ...e };
+}
+
+/** The new canvas with the original placed at (left, top) and the layer composited over it. */
+function result(image: RgbaImage, e: Extension, out: TaskOutput, variant: number): RgbaImage {
+  const base = createRgba(out.canvas.width, out.canvas.height);
+  pasteRgba(base, image, e.left, e.top);
+  return compositeLayer(base, out.layers[variant]!);
+}
+
+function expectOriginalUntouched(image: RgbaImage, e: Extension, composed: RgbaImage): void {
+  for (let y = 0; y < image.height; y++) {
+    const row = composed.data.subarray(((y + e.top) * composed.width + e.left) * 4, ((y + e.top) * composed.width + e.left + image.width) * 4);
+    expect(row).toEqual(image.data.subarray(y * image.width * 4, (y + 1) * image.width * 4));
+  }
+}
+
+function expectJobsValid(jobs: RecordedJob[]): void {
+  for (const job of jobs) {
+    expect(job.width % 8).toBe(0);
+    expect(job.height % 8).toBe(0);
+    expect(job.width * job.height).toBeLessThanOrEqual(1.25 * 64 * 64);
+    expect(job.holeFraction).toBeGreaterThan(0);
+    expect(job.holeFraction).toBeLessThanOrEqual(0.5);
+  }
+}
+
+describe('runUncrop', () => {
+  const image = patternImage(120, 80);
+
+  it('extends the right side by 50 %: layer over exactly the new columns, alpha 255', async () => {
+    const e = ext({ right: 60 });
+    const { run, jobs } = fakeRun(holeColorModel);
+    const out = await runUncrop({ image, extend: e }, G, run, 2);
+    expect(out.canvas).toEqual({ width: 180, height: 80 });
+    for (const layer of out.layers) {
+      expect(layer).toMatchObject({ x: 120, y: 0, width: 60, height: 80 });
+      for (let p = 3; p < layer.data.length; p += 4) expect(layer.data[p]).toBe(255);
+    }
+    expectOriginalUntouched(image, e, result(image, e, out, 0));
+    expectJobsValid(jobs);
+    expect(jobs[0]!.label).toMatch(/^pass 1\/\d+/);
+  });
+
+  it('extends all sides by pixel amounts: alpha 0 exactly over the original, 255 elsewhere', async () => {
+    const e = ext({ left: 10, right: 30, top: 20, bottom: 5 });
+    const { run, jobs } = fakeRun(holeColorModel);
+    const out = await runUncrop({ image, extend: e }, G, run, 2);
+    expect(out.canvas).toEqual({ width: 160, height: 105 });
+    const layer = out.layers[1]!;
+    expect(layer).toMatchObject({ x: 0, y: 0, width: 160, height: 105 });
+    for (let y = 0; y < 105; y++) {
+      for (let x = 0; x < 160; x++) {
+        const inside = x >= 10 && x < 130 && y >= 20 && y < 100;
+        expect(layer.data[(y * 160 + x) * 4 + 3]).toBe(inside ? 0 : 255);
+      }
+    }
+    expectOriginalUntouched(image, e, result(image, e, out, 1));
+    expectJobsValid(jobs);
+    // Variants differ in the generated area.
+    const p = (2 * 160 + 2) * 4;
+    expect(out.layers[0]!.data.subarray(p, p + 3)).not.toEqual(layer.data.subarray(p, p + 3));
+  });
+
+  it('needs several passes for an extension 3× the image, each at most 50 % unknown, conditioned per variant', async () => {
+    const e = ext({ right: 360 });
+    const { run, jobs } = fakeRun(holeColorModel);
+    const out = await runUncrop({ image, extend: e }, G, run, 2);
+    expect(out.canvas).toEqual({ width: 480, height: 80 });
+    expect(jobs.length).toBeGreaterThanOrEqual(3);
+    expectJobsValid(jobs);
+    expect(jobs.map((j) => j.label)).toContain(`pass ${jobs.length}/${jobs.length} (right)`);
+    // The first pass sees only the original (same x for both variants); later ones see each variant's
+    // own earlier passes.
+    const plane = 3 * jobs[0]!.width * jobs[0]!.height;
+    expect(jobs[0]!.cond.subarray(0, plane)).toEqual(jobs[0]!.cond.subarray(plane, 2 * plane));
+    const later = jobs[jobs.length - 1]!;
+    const lp = 3 * later.width * later.height;
+    expect(later.cond.subarray(0, lp)).not.toEqual(later.cond.subarray(lp, 2 * lp));
+    expectOriginalUntouched(image, e, result(image, e, out, 0));
+    expect(out.layers[0]).toMatchObject({ x: 120, y: 0, width: 360, height: 80 });
+  });
+
+  it('plans large canvases at a coarse scale with few passes', () => {
+    const plan = planUncrop({ width: 3000, height: 2000 }, ext({ right: 1500 }), G);
+    expect(plan.canvas).toEqual({ width: 4500, height: 2000 });
+    expect(plan.windows.length).toBeLessThanOrEqual(3);
+    for (const w of plan.windows) {
+      expect(w.rect.x).toBeGreaterThanOrEqual(0);
+      expect(w.rect.x + w.rect.width).toBeLessThanOrEqual(4500);
+      expect(w.jobWidth * w.jobHeight).toBeLessThanOrEqual(1.25 * 64 * 64);
+    }
+  });
+
+  it('plans thin extensions and tiny images without breaking the 50 % rule', async () => {
+    for (const [img, e] of [
+      [patternImage(300, 20), ext({ right: 300, top: 7 })],
+      [patternImage(9, 9), ext({ left: 30, right: 1, top: 2, bottom: 40 })],
+      [patternImage(400, 300), ext({ bottom: 3 })],
+    ] as const) {
+      const { run, jobs } = fakeRun(holeColorModel);
+      const out = await runUncrop({ image: img, extend: e }, G, run, 1);
+      expectJobsValid(jobs);
+      expectOriginalUntouched(img, e, result(img, e, out, 0));
+    }
+  });
+
+  it('rejects bad extensions', async () => {
+    const { run } = fakeRun(holeColorModel);
+    await expect(runUncrop({ image, extend: ext({}) }, G, run, 1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(runUncrop({ image, extend: ext({ left: -3 }) }, G, run, 1)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(runUncrop({ image, extend: ext({ top: 1.5 }) }, G, run, 1)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+});
