@@ -13,7 +13,8 @@ export type DaemonErrorCode =
   | 'IMAGE_DECODE_FAILED'
   | 'IMAGE_ENCODE_FAILED'
   | 'MASK_SIZE_MISMATCH'
-  | 'MASK_EMPTY';
+  | 'MASK_EMPTY'
+  | 'TASK_NOT_SUPPORTED';
 
 export class DaemonError extends Error {
   readonly code: DaemonErrorCode;

@@ -2,18 +2,24 @@
 /**
  * `palette` command line.
  *
- *   palette models [--check]            list installed models (models/<name>/model.json); --check also
- *                                       loads each with onnxruntime-node and times one denoise call
+ *   palette serve [--port 7860] [--host 127.0.0.1] [--device auto|cpu|cuda|webgpu] [--model NAME|DIR]
+ *                 [--token T] [--threads N] [--allow-origin URL]
+ *   palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png] [--extend left=0.5,top=128]
+ *               --variants N --steps S --seed K --sampler NAME --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
+ *   palette models [--check]            list installed models; --check also runs each once
  *   palette check-model DIR [--size N] [--batch B]
  *                                       load one model folder, run it once, print the result as JSON
- *
- * The daemon (`palette serve`) and `palette run` come with the daemon engine (issue 3).
  */
+import { existsSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { basename } from 'node:path';
+import { ProtocolError } from '../../shared/protocol-errors.ts';
 import { DaemonError } from '../errors.ts';
 import { DEFAULT_MODEL, listModelFolders, readManifest } from '../model-manifest.ts';
-import { ModelRunner, type NchwTensor } from '../model-runner.ts';
+import { ModelRegistry } from '../model-registry.ts';
+import { ModelRunner, type DevicePreference, type NchwTensor } from '../model-runner.ts';
+import { DEFAULT_HOST, DEFAULT_PORT, startServer } from '../server.ts';
+import { runCommand } from './run-command.ts';
 
 function randomTensor(dims: [number, number, number, number], seed: number): NchwTensor {
   // A small LCG: the check only needs varied, reproducible inputs in [-1, 1].
@@ -65,14 +71,103 @@ async function listModels(check: boolean): Promise<void> {
   }
 }
 
+const OPTIONS = {
+  check: { type: 'boolean', default: false },
+  size: { type: 'string' },
+  batch: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  device: { type: 'string' },
+  model: { type: 'string' },
+  token: { type: 'string' },
+  threads: { type: 'string' },
+  'allow-origin': { type: 'string', multiple: true },
+  task: { type: 'string' },
+  image: { type: 'string' },
+  mask: { type: 'string' },
+  extend: { type: 'string' },
+  variants: { type: 'string' },
+  steps: { type: 'string' },
+  seed: { type: 'string' },
+  sampler: { type: 'string' },
+  out: { type: 'string' },
+  connect: { type: 'string' },
+} as const;
+
+const USAGE = `usage:
+  palette serve [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--device auto|cpu|cuda|webgpu] [--model NAME|DIR] [--token T] [--threads N]
+  palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png] [--extend left=0.5,top=128]
+              [--variants 4] [--steps S] [--seed K] [--sampler ancestral|ddim|dpmpp-2m] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
+  palette models [--check]
+  palette check-model DIR [--size N] [--batch B]`;
+
+function integer(value: string | undefined, name: string, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new DaemonError('INVALID_ARGUMENT', `--${name} must be an integer, got "${value}"`);
+  return n;
+}
+
+function device(value: string | undefined): DevicePreference {
+  const d = value ?? 'auto';
+  if (d !== 'auto' && d !== 'cpu' && d !== 'cuda' && d !== 'webgpu') {
+    throw new DaemonError('INVALID_ARGUMENT', `--device must be auto, cpu, cuda or webgpu, got "${d}"`);
+  }
+  return d;
+}
+
+/** --model NAME picks an installed model; --model DIR adds a model folder from anywhere. */
+function openRegistry(model: string | undefined, dev: DevicePreference, threads: number | undefined): ModelRegistry {
+  const isDir = model !== undefined && existsSync(resolve(model, 'model.json'));
+  return ModelRegistry.scan({
+    device: dev,
+    ...(threads !== undefined ? { intraOpThreads: threads } : {}),
+    log: (line) => console.error(`palette: ${line}`),
+    ...(isDir ? { extraDirs: [resolve(model)] } : model !== undefined ? { defaultModel: model } : {}),
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: { check: { type: 'boolean', default: false }, size: { type: 'string' }, batch: { type: 'string' } },
-  });
+  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: OPTIONS });
   switch (command) {
+    case 'serve': {
+      const registry = openRegistry(values.model, device(values.device), integer(values.threads, 'threads'));
+      const token = values.token ?? process.env.PALETTE_TOKEN;
+      const server = await startServer({
+        host: values.host ?? DEFAULT_HOST,
+        port: integer(values.port, 'port', DEFAULT_PORT) ?? DEFAULT_PORT,
+        registry,
+        ...(token ? { token } : {}),
+        ...(values['allow-origin'] ? { allowOrigins: values['allow-origin'] } : {}),
+      });
+      const page = server.url.replace(/^ws/, 'http');
+      console.log(`palette daemon listening on ${server.url} (default model: ${registry.defaultModel ?? 'none'})`);
+      console.log(`standalone editor: ${page}/   health: ${page}/health`);
+      const stop = () => void server.close().then(() => registry.close()).then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      return new Promise<number>(() => undefined); // runs until a signal
+    }
+    case 'run': {
+      if (!values.task || !values.image || !values.out) throw new DaemonError('INVALID_ARGUMENT', USAGE);
+      const written = await runCommand({
+        task: values.task,
+        image: values.image,
+        ...(values.mask ? { mask: values.mask } : {}),
+        ...(values.extend ? { extend: values.extend } : {}),
+        variants: integer(values.variants, 'variants', 4) ?? 4,
+        ...(values.steps ? { steps: integer(values.steps, 'steps') } : {}),
+        ...(values.seed ? { seed: integer(values.seed, 'seed') } : {}),
+        ...(values.sampler ? { sampler: values.sampler } : {}),
+        ...(values.model ? { model: existsSync(resolve(values.model, 'model.json')) ? basename(resolve(values.model)) : values.model } : {}),
+        out: values.out,
+        ...(values.connect ? { connect: values.connect } : {}),
+        ...((values.token ?? process.env.PALETTE_TOKEN) ? { token: values.token ?? process.env.PALETTE_TOKEN } : {}),
+      }, () => openRegistry(values.model, device(values.device), integer(values.threads, 'threads')), (l) => console.error(l));
+      console.log(`wrote ${written.length} variants and result.json to ${values.out}`);
+      return 0;
+    }
     case 'models':
       await listModels(values.check ?? false);
       return 0;
@@ -84,7 +179,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      console.error('usage: palette models [--check] | palette check-model DIR [--size N] [--batch B]');
+      console.error(USAGE);
       return 2;
   }
 }
@@ -92,7 +187,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const code = error instanceof DaemonError ? error.code : 'INTERNAL';
+    const code = error instanceof DaemonError || error instanceof ProtocolError ? error.code : 'INTERNAL';
     console.error(`palette: ${code}: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   },

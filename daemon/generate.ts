@@ -1,0 +1,187 @@
+/**
+ * One generation, start to finish, in-process: the request (already validated at the boundary) →
+ * decoded pixels → the task's geometry → sampler + model → encoded result layers.
+ *
+ * Used by the WebSocket session (daemon/session.ts) and by `palette run` without a daemon, so both
+ * paths produce the same pixels for the same seeds.
+ */
+import { randomInt } from 'node:crypto';
+import type { EncodedImage, GenerateRequest, StartedMessage } from '../shared/protocol.ts';
+import { resolveExtend } from '../shared/validate.ts';
+import { DaemonError } from './errors.ts';
+import { decodeImage, decodeMask, encodePng, encodePreview } from './imaging.ts';
+import { createJobRunner, type JobPreview, type JobProgress } from './job-runner.ts';
+import type { PaletteTask } from './model-manifest.ts';
+import type { InstalledModel, ModelRegistry } from './model-registry.ts';
+import { runColorize } from './tasks/colorize.ts';
+import { runFill } from './tasks/fill.ts';
+import { runRestore } from './tasks/restore.ts';
+import type { MaskImage, ModelGeometry, RgbaImage, RunModelJob, TaskOutput } from './tasks/types.ts';
+import { runUncrop } from './tasks/uncrop.ts';
+import { tensorToRgba } from './tensor-image.ts';
+
+/** The product's task names → the task names models are trained on (models/README.md). */
+export const MODEL_TASK: Record<GenerateRequest['task'], PaletteTask> = {
+  fill: 'inpaint',
+  uncrop: 'uncrop',
+  colorize: 'colorize',
+  restore: 'jpeg',
+};
+
+export interface GenerateHooks {
+  onStarted?: (started: Omit<StartedMessage, 'type' | 'id'>) => void;
+  onProgress?: (progress: JobProgress) => void;
+  onPreview?: (preview: { step: number; images: EncodedImage[] }) => void;
+  onResult?: (result: {
+    variant: number;
+    seed: number;
+    layer: { x: number; y: number; image: EncodedImage };
+    canvas: { width: number; height: number };
+  }) => void;
+}
+
+export interface GenerateOptions {
+  /** Variants per model call; more are run in sub-batches. */
+  maxBatch: number;
+}
+
+export interface GenerateOutcome {
+  sampleMs: number;
+  seeds: number[];
+}
+
+/** The model for a request, or a coded error when it is missing or was not trained on the task. */
+export function resolveModel(registry: ModelRegistry, request: GenerateRequest): InstalledModel {
+  const model = registry.find(request.model);
+  const task = MODEL_TASK[request.task];
+  if (!model.manifest.tasks.includes(task)) {
+    throw new DaemonError('TASK_NOT_SUPPORTED', `Model ${model.name} was not trained for ${request.task} (${task}); it knows ${model.manifest.tasks.join(', ')}.`);
+  }
+  return model;
+}
+
+export async function generate(request: GenerateRequest, registry: ModelRegistry, hooks: GenerateHooks,
+  signal: AbortSignal, options: GenerateOptions): Promise<GenerateOutcome> {
+  const model = resolveModel(registry, request);
+  const image = await decodeRequestImage(request);
+  const mask = request.mask ? await decodeRequestMask(request) : undefined;
+  signal.throwIfAborted();
+
+  const runner = await registry.runner(model.name);
+  const defaults = registry.defaultSampler(model);
+  const sampler = request.sampler ?? defaults.name;
+  const steps = request.steps ?? defaults.steps;
+  const seeds = request.seeds ?? Array.from({ length: request.variants }, () => randomInt(0, 2 ** 32));
+  hooks.onStarted?.({ model: model.name, sampler, steps, seeds, variants: seeds.length });
+
+  const previewOptions = {
+    intervalMs: request.preview?.intervalMs ?? 250,
+    maxSize: request.preview?.maxSize ?? 256,
+    format: request.preview?.format ?? 'jpeg',
+  } as const;
+  const previews = new PreviewEncoder(previewOptions.maxSize, previewOptions.format, seeds.length, hooks.onPreview);
+  const run: RunModelJob = createJobRunner(
+    runner,
+    { sampler, steps, eta: request.eta ?? defaults.eta, seeds, maxBatch: options.maxBatch },
+    {
+      previewIntervalMs: hooks.onPreview ? previewOptions.intervalMs : 0,
+      ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+      onPreview: (p) => previews.offer(p),
+    },
+    signal,
+  );
+  const geometry: ModelGeometry = { workingSize: model.manifest.native_resolution, sizeMultiple: model.manifest.size_multiple };
+  const started = performance.now();
+  const output = await runTask(request, image, mask, geometry, run, seeds.length);
+  const sampleMs = performance.now() - started;
+  await previews.flush();
+
+  for (const [variant, layer] of output.layers.entries()) {
+    signal.throwIfAborted();
+    const png = await encodePng(layer);
+    hooks.onResult?.({
+      variant,
+      seed: seeds[variant] ?? 0,
+      layer: { x: layer.x, y: layer.y, image: { format: 'png', width: layer.width, height: layer.height, data: png } },
+      canvas: output.canvas,
+    });
+  }
+  return { sampleMs, seeds };
+}
+
+function runTask(request: GenerateRequest, image: RgbaImage, mask: MaskImage | undefined, geometry: ModelGeometry,
+  run: RunModelJob, variants: number): Promise<TaskOutput> {
+  switch (request.task) {
+    case 'fill': {
+      if (!mask) throw new DaemonError('INVALID_ARGUMENT', 'fill needs a mask');
+      const f = request.fill ?? {};
+      const options = {
+        ...(f.contextPadding !== undefined ? { contextPadding: f.contextPadding } : {}),
+        ...(f.feather !== undefined ? { feather: f.feather } : {}),
+        ...(f.grow !== undefined ? { grow: f.grow } : {}),
+        ...(f.colorMatch !== undefined ? { colorMatch: f.colorMatch } : {}),
+      };
+      return runFill({ image, mask, options }, geometry, run, variants);
+    }
+    case 'colorize':
+      return runColorize({ image }, geometry, run, variants);
+    case 'uncrop':
+      return runUncrop({ image, extend: resolveExtend(request.extend ?? {}, image.width, image.height) }, geometry, run, variants);
+    case 'restore':
+      return runRestore({ image }, geometry, run, variants);
+  }
+}
+
+async function decodeRequestImage(request: GenerateRequest): Promise<RgbaImage> {
+  const payload = request.image;
+  if (payload.format === 'rgba8') return { width: payload.width, height: payload.height, data: payload.data };
+  return decodeImage(payload.data);
+}
+
+async function decodeRequestMask(request: GenerateRequest): Promise<MaskImage | undefined> {
+  const payload = request.mask;
+  if (!payload) return undefined;
+  if (payload.format === 'gray8') return { width: payload.width, height: payload.height, data: payload.data };
+  return decodeMask(payload.data);
+}
+
+/**
+ * Encodes ŷ₀ previews off the sampling loop's critical path. At most one encode is in flight: a
+ * preview offered while the previous one is still encoding is skipped, which bounds its cost.
+ */
+class PreviewEncoder {
+  private pending: Promise<void> = Promise.resolve();
+  private busy = false;
+  private readonly latest: Array<EncodedImage | undefined>;
+
+  constructor(
+    private readonly maxSize: number,
+    private readonly format: 'webp' | 'jpeg',
+    variants: number,
+    private readonly deliver: GenerateHooks['onPreview'],
+  ) {
+    this.latest = new Array(variants).fill(undefined);
+  }
+
+  offer(p: JobPreview): void {
+    if (!this.deliver || this.busy) return;
+    this.busy = true;
+    // Copy to 8-bit now: the sampler reuses its ŷ₀ buffer on the next step.
+    const plane = 3 * p.height * p.width;
+    const images = Array.from({ length: p.variants }, (_, i) => tensorToRgba(p.x0, p.width, p.height, i * plane));
+    this.pending = (async () => {
+      try {
+        const encoded = await Promise.all(images.map((img) => encodePreview(img, this.maxSize, this.format)));
+        encoded.forEach((e, i) => (this.latest[p.firstVariant + i] = e));
+        const ready = this.latest.filter((e): e is EncodedImage => e !== undefined);
+        this.deliver?.({ step: p.step, images: ready });
+      } finally {
+        this.busy = false;
+      }
+    })();
+  }
+
+  flush(): Promise<void> {
+    return this.pending;
+  }
+}

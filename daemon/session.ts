@@ -1,0 +1,207 @@
+/**
+ * One client connection: handshake, then generate / cancel / list-models, each request answered by
+ * exactly one final message (done, cancelled or error). Errors become coded wire errors here, at the
+ * boundary; a closed connection cancels every job of this client.
+ */
+import { decodeClientMessage, encodeMessage } from '../shared/codec.ts';
+import { closeCodeFor, errorMessageFrom, makeErrorMessage, ProtocolError, type ProtocolErrorCode } from '../shared/protocol-errors.ts';
+import {
+  PROTOCOL_VERSION,
+  type ClientMessage,
+  type GenerateMessage,
+  type ModelInfo,
+  type ProtocolLimits,
+  type ServerMessage,
+} from '../shared/protocol.ts';
+import { DaemonError, type DaemonErrorCode } from './errors.ts';
+import { generate, resolveModel } from './generate.ts';
+import type { ModelRegistry } from './model-registry.ts';
+import type { FairQueue } from './queue.ts';
+
+export interface SessionContext {
+  registry: ModelRegistry;
+  queue: FairQueue;
+  limits: ProtocolLimits;
+  /** When set, `hello.token` must equal it. */
+  token: string | undefined;
+  maxBatch: number;
+  serverVersion: string;
+  log: (line: string) => void;
+}
+
+/** What the session needs of a socket (ws's WebSocket fits). */
+export interface SessionSocket {
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+
+const DAEMON_TO_WIRE: Partial<Record<DaemonErrorCode, ProtocolErrorCode>> = {
+  MODEL_NOT_FOUND: 'MODEL_NOT_FOUND',
+  TASK_NOT_SUPPORTED: 'TASK_NOT_SUPPORTED',
+  IMAGE_DECODE_FAILED: 'IMAGE_DECODE_FAILED',
+  MASK_SIZE_MISMATCH: 'MASK_SIZE_MISMATCH',
+  MASK_EMPTY: 'INVALID_FIELD',
+  INVALID_ARGUMENT: 'INVALID_FIELD',
+  MODEL_LOAD_FAILED: 'MODEL_FAILED',
+  MODEL_RUN_FAILED: 'MODEL_FAILED',
+  MODEL_CHECKSUM_MISMATCH: 'MODEL_FAILED',
+  MODEL_SIGNATURE_MISMATCH: 'MODEL_FAILED',
+  MODEL_MANIFEST_INVALID: 'MODEL_FAILED',
+};
+
+export function toProtocolError(error: unknown, requestId?: string): ProtocolError | undefined {
+  if (error instanceof ProtocolError) return error;
+  if (error instanceof DaemonError) {
+    const code = DAEMON_TO_WIRE[error.code];
+    if (code) return new ProtocolError(code, error.message, requestId === undefined ? {} : { requestId });
+  }
+  return undefined;
+}
+
+export function modelInfos(registry: ModelRegistry): ModelInfo[] {
+  return registry.models.map((m) => {
+    const sampler = registry.defaultSampler(m);
+    return {
+      name: m.name,
+      version: m.manifest.version,
+      tasks: [...m.manifest.tasks],
+      nativeResolution: m.manifest.native_resolution,
+      sizeMultiple: m.manifest.size_multiple,
+      parameters: m.manifest.parameters,
+      defaultSampler: sampler.name,
+      defaultSteps: sampler.steps,
+    };
+  });
+}
+
+let nextClientNumber = 1;
+
+export class Session {
+  readonly clientId = `client-${nextClientNumber++}`;
+  private greeted = false;
+  private closed = false;
+  /** Requests of this client that have not had their final message yet. */
+  private readonly inFlight = new Set<string>();
+
+  constructor(
+    private readonly socket: SessionSocket,
+    private readonly ctx: SessionContext,
+  ) {}
+
+  /** A binary frame from the socket. Text frames are refused by the caller with BAD_FRAME. */
+  receive(frame: Uint8Array): void {
+    let message: ClientMessage;
+    try {
+      message = decodeClientMessage(frame, this.ctx.limits);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    try {
+      this.dispatch(message);
+    } catch (error) {
+      this.fail(error, 'id' in message ? message.id : undefined);
+    }
+  }
+
+  /** The socket closed: cancel everything this client queued or is running. */
+  closedByPeer(): void {
+    this.closed = true;
+    this.inFlight.clear();
+    this.ctx.queue.cancelClient(this.clientId);
+  }
+
+  private dispatch(message: ClientMessage): void {
+    if (message.type === 'hello') return this.hello(message.protocol, message.token);
+    if (!this.greeted) throw new ProtocolError('HANDSHAKE_REQUIRED', 'Send hello first.');
+    switch (message.type) {
+      case 'generate':
+        return this.enqueue(message);
+      case 'cancel':
+        if (!this.inFlight.has(message.id) || !this.ctx.queue.cancel(this.clientId, message.id)) {
+          throw new ProtocolError('UNKNOWN_REQUEST', `No request ${message.id} is queued or running.`, { requestId: message.id });
+        }
+        return;
+      case 'list-models':
+        return this.send({ type: 'models', id: message.id, models: modelInfos(this.ctx.registry) });
+    }
+  }
+
+  private hello(protocol: number, token: string | undefined): void {
+    if (this.greeted) throw new ProtocolError('INVALID_FIELD', 'hello was already sent on this connection.', { path: 'type' });
+    if (protocol !== PROTOCOL_VERSION) {
+      throw new ProtocolError('PROTOCOL_VERSION_MISMATCH', `This daemon speaks protocol ${PROTOCOL_VERSION}; the client sent ${protocol}. Update the older side.`);
+    }
+    if (this.ctx.token !== undefined && token !== this.ctx.token) {
+      throw new ProtocolError('UNAUTHORIZED', 'This daemon needs a token (--token / PALETTE_TOKEN); the one sent is missing or wrong.');
+    }
+    this.greeted = true;
+    this.send({
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      server: { name: 'palette-daemon', version: this.ctx.serverVersion },
+      models: modelInfos(this.ctx.registry),
+      defaultModel: this.ctx.registry.defaultModel,
+      limits: this.ctx.limits,
+    });
+  }
+
+  private enqueue({ id, request }: GenerateMessage): void {
+    if (this.inFlight.has(id)) {
+      throw new ProtocolError('DUPLICATE_REQUEST_ID', `Request ${id} is still in flight; use a new id.`, { requestId: id });
+    }
+    resolveModel(this.ctx.registry, request); // unknown model / task: refuse before queueing
+    this.inFlight.add(id);
+    const queuedAt = performance.now();
+    let cancelledByClient = false;
+    this.ctx.queue.enqueue({
+      id,
+      clientId: this.clientId,
+      onPosition: (position) => this.send({ type: 'queued', id, position }),
+      onDropped: () => this.finish(id, { type: 'cancelled', id }),
+      run: async (signal) => {
+        const startedAt = performance.now();
+        signal.addEventListener('abort', () => (cancelledByClient = true), { once: true });
+        try {
+          const outcome = await generate(request, this.ctx.registry, {
+            onStarted: (s) => this.send({ type: 'started', id, ...s }),
+            onProgress: (p) => this.send({ type: 'progress', id, ...p }),
+            onPreview: (p) => this.send({ type: 'preview', id, ...p }),
+            onResult: (r) => this.send({ type: 'result', id, ...r }),
+          }, signal, { maxBatch: this.ctx.maxBatch });
+          const now = performance.now();
+          this.finish(id, {
+            type: 'done',
+            id,
+            timings: { queuedMs: startedAt - queuedAt, sampleMs: outcome.sampleMs, totalMs: now - queuedAt },
+          });
+        } catch (error) {
+          if (cancelledByClient || signal.aborted) return this.finish(id, { type: 'cancelled', id });
+          const wire = toProtocolError(error, id);
+          if (!wire) this.ctx.log(`request ${id} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+          this.finish(id, wire ? errorMessageFrom(wire, id) : errorMessageFrom(error, id));
+        }
+      },
+    });
+  }
+
+  private finish(id: string, message: ServerMessage): void {
+    if (!this.inFlight.delete(id)) return;
+    this.send(message);
+  }
+
+  private fail(error: unknown, requestId?: string): void {
+    const wire = toProtocolError(error, requestId);
+    if (!wire) this.ctx.log(`session ${this.clientId}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    const message = wire ? errorMessageFrom(wire, requestId) : makeErrorMessage('INTERNAL', 'The daemon failed unexpectedly.');
+    this.send(message);
+    const close = wire ? closeCodeFor(wire.code) : undefined;
+    // Before the handshake every error ends the connection (PROTOCOL.md).
+    if (close !== undefined || !this.greeted) this.socket.close(close ?? 1002, wire?.code ?? 'INTERNAL');
+  }
+
+  private send(message: ServerMessage): void {
+    if (this.closed) return;
+    this.socket.send(encodeMessage(message));
+  }
+}
