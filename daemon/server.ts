@@ -77,7 +77,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     server: http,
     maxPayload: limits.maxPayloadBytes,
     // No Origin header: a non-browser client (the CLI, UXP). A browser always sends one.
-    verifyClient: ({ origin }: { origin: string | undefined }) => origin === undefined || origin === '' || allowed.has(origin),
+    verifyClient: ({ origin }: { origin: string | undefined }, done: (ok: boolean, code?: number, reason?: string) => void) => {
+      const ok = origin === undefined || origin === '' || allowed.has(origin);
+      if (!ok) log(`refused a connection from origin ${origin} (allow it with --allow-origin)`);
+      done(ok, 403, 'Origin not allowed');
+    },
   });
   wss.on('connection', (socket: WebSocket) => {
     const session = new Session(socket, {

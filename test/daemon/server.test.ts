@@ -1,0 +1,217 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { encodeMessage, decodeServerMessage } from '../../shared/codec.ts';
+import { DaemonClient } from '../../shared/daemon-client.ts';
+import { ProtocolError } from '../../shared/protocol-errors.ts';
+import type { GenerateRequest, ServerMessage } from '../../shared/protocol.ts';
+import { REPO_ROOT } from '../../daemon/model-manifest.ts';
+import { ModelRegistry } from '../../daemon/model-registry.ts';
+import { startServer, type RunningServer } from '../../daemon/server.ts';
+
+const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
+
+function photo(width: number, height: number): Uint8Array {
+  const data = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = (y * width + x) * 4;
+      data[p] = (x * 255) / width;
+      data[p + 1] = (y * 255) / height;
+      data[p + 2] = ((x + y) * 7) % 256;
+      data[p + 3] = 255;
+    }
+  }
+  return data;
+}
+
+function fillRequest(variants: number, steps: number, previewMs = 1): GenerateRequest {
+  const width = 96;
+  const height = 80;
+  const mask = new Uint8Array(width * height);
+  for (let y = 30; y < 50; y++) for (let x = 40; x < 60; x++) mask[y * width + x] = 255;
+  return {
+    task: 'fill',
+    image: { format: 'rgba8', width, height, data: photo(width, height) },
+    mask: { format: 'gray8', width, height, data: mask },
+    variants,
+    steps,
+    sampler: 'ddim',
+    seeds: Array.from({ length: variants }, (_, i) => 100 + i),
+    preview: { intervalMs: previewMs, maxSize: 64, format: 'webp' },
+  };
+}
+
+async function connect(server: RunningServer): Promise<DaemonClient> {
+  return DaemonClient.connect(new WebSocket(server.url), { client: 'test' });
+}
+
+/** A raw socket that collects every decoded message. */
+async function rawSocket(url: string, headers: Record<string, string> = {}) {
+  const socket = new WebSocket(url, { headers });
+  const messages: ServerMessage[] = [];
+  socket.on('message', (data) => messages.push(decodeServerMessage(new Uint8Array(data as Buffer))));
+  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  return { socket, messages, closed };
+}
+
+describe('daemon over a real socket with the tiny model', () => {
+  let server: RunningServer;
+  let registry: ModelRegistry;
+  beforeAll(async () => {
+    registry = ModelRegistry.scan({ root: join(REPO_ROOT, 'no-models-here'), extraDirs: [FIXTURE], device: 'cpu', intraOpThreads: 1 });
+    server = await startServer({ host: '127.0.0.1', port: 0, registry, log: () => undefined });
+  });
+  afterAll(async () => {
+    await server.close();
+    await registry.close();
+  });
+
+  it('streams queued → started → progress and previews in order → N results → done', async () => {
+    const client = await connect(server);
+    const events: string[] = [];
+    const previewSteps: number[] = [];
+    const results: number[] = [];
+    const done = await client.generate(fillRequest(3, 6), {
+      onQueued: () => events.push('queued'),
+      onStarted: (m) => {
+        events.push('started');
+        expect(m.seeds).toEqual([100, 101, 102]);
+      },
+      onProgress: () => events.push('progress'),
+      onPreview: (m) => {
+        events.push('preview');
+        previewSteps.push(m.step);
+        expect(m.images).toHaveLength(3);
+        expect(m.images[0]!.format).toBe('webp');
+      },
+      onResult: (m) => {
+        events.push('result');
+        results.push(m.variant);
+        expect(m.layer.image.format).toBe('png');
+        expect(m.canvas).toEqual({ width: 96, height: 80 });
+      },
+    });
+    expect(done.type).toBe('done');
+    expect(events[0]).toBe('queued');
+    expect(events[1]).toBe('started');
+    expect(events.filter((e) => e === 'progress')).toHaveLength(6);
+    expect(previewSteps.length).toBeGreaterThan(0);
+    expect([...previewSteps].sort((a, b) => a - b)).toEqual(previewSteps);
+    expect(results).toEqual([0, 1, 2]);
+    expect(events.lastIndexOf('preview')).toBeLessThan(events.indexOf('result'));
+    client.close();
+  });
+
+  it('a disconnect mid-job frees the runner for the next client', async () => {
+    const first = await connect(server);
+    let started!: () => void;
+    const isRunning = new Promise<void>((resolve) => (started = resolve));
+    const abandoned = first.generate(fillRequest(2, 400), { onProgress: () => started() });
+    abandoned.catch(() => undefined);
+    await isRunning;
+    first.close();
+    await expect(abandoned).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+    const second = await connect(server);
+    const t0 = performance.now();
+    const done = await second.generate(fillRequest(1, 3));
+    expect(done.type).toBe('done');
+    expect(performance.now() - t0).toBeLessThan(20_000); // did not wait for 400 steps
+    second.close();
+  });
+
+  it('cancel stops a running job and answers cancelled', async () => {
+    const client = await connect(server);
+    let progress = 0;
+    const call = client.generate(fillRequest(1, 400), {
+      onProgress: () => {
+        progress++;
+        if (progress === 2) client.cancel(call.id);
+      },
+    });
+    await expect(call).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(progress).toBeLessThan(10);
+    client.close();
+  });
+
+  it('survives 1000 random and malformed frames from one client while another client generates', async () => {
+    const good = await connect(server);
+    const job = good.generate(fillRequest(1, 20));
+    let seed = 12345;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const valid = encodeMessage({ type: 'generate', id: 'x', request: fillRequest(1, 2) });
+    const codes = new Set<string>();
+    let sent = 0;
+    while (sent < 1000) {
+      const bad = await rawSocket(server.url);
+      bad.socket.send(encodeMessage({ type: 'hello', protocol: 1, client: 'fuzz' }));
+      for (let i = 0; i < 50 && bad.socket.readyState === WebSocket.OPEN; i++, sent++) {
+        const kind = rand();
+        let frame: Uint8Array;
+        if (kind < 0.4) frame = Uint8Array.from({ length: 1 + Math.floor(rand() * 200) }, () => Math.floor(rand() * 256));
+        else if (kind < 0.7) frame = valid.slice(0, Math.floor(rand() * valid.length));
+        else {
+          frame = valid.slice();
+          for (let k = 0; k < 4; k++) frame[Math.floor(rand() * Math.min(frame.length, 400))] = Math.floor(rand() * 256);
+        }
+        bad.socket.send(frame);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+      for (const m of bad.messages) if (m.type === 'error') codes.add(m.code);
+      bad.socket.close();
+    }
+    expect(codes.size).toBeGreaterThan(1);
+    expect([...codes].every((c) => c !== 'INTERNAL')).toBe(true);
+    expect((await job).type).toBe('done');
+    good.close();
+  });
+
+  it('rejects text frames, frames before hello, wrong versions, unknown origins and answers /health', async () => {
+    const text = await rawSocket(server.url);
+    text.socket.send('{"type":"hello"}');
+    expect(await text.closed).toBe(1002);
+    expect(text.messages[0]).toMatchObject({ type: 'error', code: 'BAD_FRAME' });
+
+    const early = await rawSocket(server.url);
+    early.socket.send(encodeMessage({ type: 'list-models', id: 'a' }));
+    await early.closed;
+    expect(early.messages[0]).toMatchObject({ type: 'error', code: 'HANDSHAKE_REQUIRED' });
+
+    const old = await rawSocket(server.url);
+    old.socket.send(encodeMessage({ type: 'hello', protocol: 2, client: 'future' }));
+    expect(await old.closed).toBe(1008);
+    expect(old.messages[0]).toMatchObject({ type: 'error', code: 'PROTOCOL_VERSION_MISMATCH' });
+
+    await expect(rawSocket(server.url, { Origin: 'https://evil.example' })).rejects.toThrow(/403/);
+    const fromPhotopea = await rawSocket(server.url, { Origin: 'https://www.photopea.com' });
+    fromPhotopea.socket.close();
+
+    const health = await (await fetch(server.url.replace('ws', 'http') + '/health')).json();
+    expect(health).toMatchObject({ ok: true, models: ['tiny-model'] });
+  });
+
+  it('refuses unknown models and requests the model was not trained for, before queueing', async () => {
+    const client = await connect(server);
+    await expect(client.generate({ ...fillRequest(1, 2), model: 'nope' })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    const models = await client.listModels();
+    expect(models.map((m) => m.name)).toEqual(['tiny-model']);
+    client.close();
+  });
+});
+
+describe('daemon security settings', () => {
+  it('refuses to bind beyond loopback without a token, and checks the token when set', async () => {
+    const registry = ModelRegistry.scan({ root: join(REPO_ROOT, 'no-models-here'), extraDirs: [FIXTURE], device: 'cpu' });
+    await expect(startServer({ host: '0.0.0.0', port: 0, registry })).rejects.toThrow(/token/);
+    const server = await startServer({ host: '127.0.0.1', port: 0, registry, token: 's3cret', log: () => undefined });
+    await expect(DaemonClient.connect(new WebSocket(server.url), { client: 't' })).rejects.toBeInstanceOf(ProtocolError);
+    const ok = await DaemonClient.connect(new WebSocket(server.url), { client: 't', token: 's3cret' });
+    ok.close();
+    await server.close();
+    await registry.close();
+  });
+});
