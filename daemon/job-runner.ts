@@ -18,8 +18,21 @@ export interface SamplingSettings {
   eta: number;
   /** One seed per variant; variant i's pixels depend only on seeds[i]. */
   seeds: number[];
-  /** Variants per model call (memory bound); the rest run in further sub-batches. */
+  /** Variants per model call at most; the rest run in further sub-batches. */
   maxBatch: number;
+  /**
+   * Pixels per model call at most (batch × H × W), the memory bound: activations grow with it, and a
+   * batch of 8 at 256² needs about as much as 2 at 512². Default 8 × 256².
+   */
+  maxBatchPixels?: number;
+}
+
+export const DEFAULT_MAX_BATCH_PIXELS = 8 * 256 * 256;
+
+/** Variants per model call for a job of this size. */
+export function variantsPerCall(settings: SamplingSettings, height: number, width: number): number {
+  const byMemory = Math.floor((settings.maxBatchPixels ?? DEFAULT_MAX_BATCH_PIXELS) / (height * width));
+  return Math.max(1, Math.min(settings.maxBatch, byMemory));
 }
 
 export interface JobProgress {
@@ -58,8 +71,9 @@ export function createJobRunner(model: ModelRunner, settings: SamplingSettings, 
     const perVariant = 3 * plane;
     const total = settings.seeds.length;
     const outputs: Float32Array[] = [];
-    for (let first = 0; first < total; first += settings.maxBatch) {
-      const seeds = settings.seeds.slice(first, first + settings.maxBatch);
+    const perCall = variantsPerCall(settings, job.height, job.width);
+    for (let first = 0; first < total; first += perCall) {
+      const seeds = settings.seeds.slice(first, first + perCall);
       const n = seeds.length;
       const clean = job.cond.subarray(first * perVariant, (first + n) * perVariant);
       const cond = job.hole ? fillHoleWithNoise(clean, job.hole, seeds, plane) : clean;
@@ -69,7 +83,7 @@ export function createJobRunner(model: ModelRunner, settings: SamplingSettings, 
       let lastPreview = -Infinity;
       const onStep = ({ step, total: steps, x0 }: StepInfo) => {
         const elapsed = performance.now() - started;
-        const remainingBatches = Math.ceil((total - first - n) / settings.maxBatch);
+        const remainingBatches = Math.ceil((total - first - n) / perCall);
         const etaMs = (elapsed / step) * (steps - step + remainingBatches * steps);
         events.onProgress?.({ step, total: steps, label: subBatchLabel(job.label, first, n, total), etaMs });
         const now = performance.now();
