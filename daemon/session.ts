@@ -7,6 +7,7 @@ import { decodeClientMessage, encodeMessage } from '../shared/codec.ts';
 import { closeCodeFor, errorMessageFrom, makeErrorMessage, ProtocolError, type ProtocolErrorCode } from '../shared/protocol-errors.ts';
 import {
   PROTOCOL_VERSION,
+  TASKS,
   type ClientMessage,
   type GenerateMessage,
   type ModelInfo,
@@ -14,7 +15,7 @@ import {
   type ServerMessage,
 } from '../shared/protocol.ts';
 import { DaemonError, type DaemonErrorCode } from './errors.ts';
-import { generate, resolveModel } from './generate.ts';
+import { generate, MODEL_TASK, resolveModel } from './generate.ts';
 import type { ModelRegistry } from './model-registry.ts';
 import type { FairQueue } from './queue.ts';
 
@@ -64,7 +65,8 @@ export function modelInfos(registry: ModelRegistry): ModelInfo[] {
     return {
       name: m.name,
       version: m.manifest.version,
-      tasks: [...m.manifest.tasks],
+      // Product task names (PROTOCOL.md), not the training names in the manifest.
+      tasks: TASKS.filter((task) => m.manifest.tasks.includes(MODEL_TASK[task])),
       nativeResolution: m.manifest.native_resolution,
       sizeMultiple: m.manifest.size_multiple,
       parameters: m.manifest.parameters,

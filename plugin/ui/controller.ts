@@ -1,0 +1,147 @@
+/**
+ * What the panel's buttons do, without React: Generate reads the document through the
+ * EditorDocument, builds the request (plugin/state/request.ts) and hands it to the connection;
+ * clicking a variant shows it as the document's preview layer; Keep / Keep all add real layers
+ * (resizing the canvas first for Extend). Failures become banners in the store.
+ *
+ * Editor calls are serialized: a click on another variant while the host is still placing the
+ * previous preview waits for it, so previews and layers never interleave.
+ */
+import type { DaemonConnection } from '../connection/daemon-connection.ts';
+import type { EditorDocument } from '../editor/editor-document.ts';
+import { EditorError } from '../editor/editor-document.ts';
+import { PanelError, bannerFor } from '../state/banners.ts';
+import { buildGenerateRequest } from '../state/request.ts';
+import { canvasResizeFor, groupName, keptLayer, previewPlacement, stripResult } from '../state/selectors.ts';
+import type { PanelStore } from '../state/store.ts';
+import type { VariantStrip } from '../state/types.ts';
+
+export class PanelController {
+  private editorQueue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: PanelStore,
+    private readonly editor: EditorDocument,
+    private readonly connection: DaemonConnection,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Generate: read the document, build the request, send it. Resolves when the job has ended. */
+  async generate(): Promise<void> {
+    const { store } = this;
+    const start = store.getState();
+    if (start.job) {
+      store.dispatch({ type: 'banner/show', banner: bannerFor(new PanelError('BUSY', 'A job is in flight.')) });
+      return;
+    }
+    if (!this.connection.isOpen) {
+      store.dispatch({ type: 'banner/show', banner: bannerFor(new PanelError('NOT_CONNECTED', 'No open connection.')) });
+      return;
+    }
+    const task = start.task;
+    store.dispatch({ type: 'job/preparing', task, at: this.now() });
+    let prepared;
+    try {
+      prepared = await this.onEditor(async () => {
+        if (!(await this.editor.hasDocument())) throw new EditorError('NO_DOCUMENT', 'No document is open.');
+        // The old preview layer must not end up in the pixels we read.
+        await this.editor.clearPreview();
+        store.dispatch({ type: 'variant/previewed', variant: null });
+        const layer = await this.editor.readActiveLayer();
+        const selection = task === 'fill' ? await this.editor.readSelection() : null;
+        const state = store.getState();
+        return buildGenerateRequest(task, state.settings, { layer, selection }, state.welcome);
+      });
+    } catch (error) {
+      store.dispatch({ type: 'job/failed', requestId: null, banner: bannerFor(error, task), at: this.now() });
+      return;
+    }
+    if (store.getState().job?.cancelRequested) {
+      store.dispatch({ type: 'job/cancelled', requestId: null, at: this.now() });
+      return;
+    }
+    await this.connection.generate(prepared.request, { task, canvasOffset: prepared.canvasOffset });
+  }
+
+  cancel(): void {
+    this.connection.cancel();
+  }
+
+  /** Shows a strip variant as the document's preview layer; the same variant again hides it. */
+  previewVariant(variant: number): Promise<void> {
+    return this.onEditorReporting(async () => {
+      const { strip, previewedVariant } = this.store.getState();
+      const result = stripResult(strip, variant);
+      if (!strip || !result) return;
+      if (previewedVariant === variant) {
+        await this.editor.clearPreview();
+        this.store.dispatch({ type: 'variant/previewed', variant: null });
+        return;
+      }
+      await this.editor.showPreview(previewPlacement(strip, result));
+      this.store.dispatch({ type: 'variant/previewed', variant });
+    });
+  }
+
+  /** Keeps one variant (default: the previewed one, else the first finished) as a new layer. */
+  keep(variant?: number): Promise<void> {
+    return this.onEditorReporting(async () => {
+      const { strip, previewedVariant } = this.store.getState();
+      const chosen = variant ?? previewedVariant ?? strip?.results[0]?.variant;
+      const result = chosen === undefined ? undefined : stripResult(strip, chosen);
+      if (!strip || !result) throw new PanelError('NOTHING_TO_KEEP', 'No finished variant.');
+      await this.editor.clearPreview();
+      await this.resizeForExtend(strip, result);
+      await this.editor.addLayer(keptLayer(this.currentStrip(strip), result));
+      this.store.dispatch({ type: 'variant/kept', generation: strip.generation, variants: [result.variant] });
+    });
+  }
+
+  /** Keeps every finished variant, as layers inside one new group. */
+  keepAll(): Promise<void> {
+    return this.onEditorReporting(async () => {
+      const { strip } = this.store.getState();
+      const first = strip?.results[0];
+      if (!strip || !first) throw new PanelError('NOTHING_TO_KEEP', 'No finished variant.');
+      await this.editor.clearPreview();
+      await this.resizeForExtend(strip, first);
+      const current = this.currentStrip(strip);
+      await this.editor.addLayerGroup(groupName(strip.task, strip.results.length), strip.results.map((r) => keptLayer(current, r)));
+      this.store.dispatch({ type: 'variant/kept', generation: strip.generation, variants: strip.results.map((r) => r.variant) });
+    });
+  }
+
+  dismissBanner(): void {
+    this.store.dispatch({ type: 'banner/dismiss' });
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private async resizeForExtend(strip: VariantStrip, result: VariantStrip['results'][number]): Promise<void> {
+    const resize = canvasResizeFor(strip, result);
+    if (!resize) return;
+    await this.editor.resizeCanvas(resize);
+    this.store.dispatch({ type: 'strip/canvas-resized', generation: strip.generation });
+  }
+
+  /** The strip as the store has it now (canvasResized may have changed), if it is still the same one. */
+  private currentStrip(strip: VariantStrip): VariantStrip {
+    const now = this.store.getState().strip;
+    return now && now.generation === strip.generation ? now : strip;
+  }
+
+  /** Runs an editor operation after the ones before it. */
+  private onEditor<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.editorQueue.then(operation);
+    this.editorQueue = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  /** As onEditor, with failures shown as a banner instead of thrown. */
+  private onEditorReporting(operation: () => Promise<void>): Promise<void> {
+    return this.onEditor(operation).catch((error: unknown) => {
+      const task = this.store.getState().strip?.task;
+      this.store.dispatch({ type: 'banner/show', banner: bannerFor(error, task) });
+    });
+  }
+}

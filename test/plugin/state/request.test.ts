@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { PanelError } from '../../../plugin/state/banners.ts';
+import { buildGenerateRequest, extendSpec, modelFor } from '../../../plugin/state/request.ts';
+import { applySettingsPatch, defaultSettings } from '../../../plugin/state/settings.ts';
+import type { WelcomeInfo } from '../../../plugin/state/types.ts';
+import { validateClientMessage } from '../../../shared/validate.ts';
+
+const W = 8;
+const H = 6;
+const layer = { width: W, height: H, data: new Uint8Array(W * H * 4).fill(255) };
+const selection = () => {
+  const data = new Uint8Array(W * H);
+  data[2 * W + 3] = 255;
+  return { width: W, height: H, data };
+};
+const model = (name: string, tasks: string[]) => ({
+  name, version: '1.0.0', tasks, nativeResolution: 64, sizeMultiple: 32, parameters: 1, defaultSampler: 'ddim', defaultSteps: 20,
+});
+const WELCOME: WelcomeInfo = {
+  server: { name: 'palette', version: '0.1.0' },
+  models: [model('palette-small', ['fill', 'colorize', 'uncrop', 'restore'])],
+  defaultModel: 'palette-small',
+  limits: { maxPixels: 1 << 20, maxPayloadBytes: 1 << 24, maxVariants: 8, maxSteps: 1000 },
+};
+
+function expectPanelError(fn: () => unknown, code: string): void {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(PanelError);
+    expect((error as PanelError).code).toBe(code);
+    return;
+  }
+  throw new Error(`expected PanelError ${code}`);
+}
+
+describe('buildGenerateRequest', () => {
+  it('fill: rgba8 image + gray8 mask + fill options + steps, valid for the protocol', () => {
+    let settings = applySettingsPatch(defaultSettings(), 'fill', { variants: 3, quality: 'fast', feather: 12, grow: -2, seed: { locked: true, seed: 100 } });
+    const prepared = buildGenerateRequest('fill', settings, { layer, selection: selection() }, WELCOME);
+    expect(prepared.request).toMatchObject({
+      task: 'fill',
+      image: { format: 'rgba8', width: W, height: H },
+      mask: { format: 'gray8', width: W, height: H },
+      variants: 3,
+      steps: 10,
+      seeds: [100, 101, 102],
+      fill: { feather: 12, grow: -2 },
+      preview: { intervalMs: 250, maxSize: 256, format: 'jpeg' },
+    });
+    expect(prepared.request.model).toBeUndefined(); // the daemon's default can fill
+    expect(prepared.request.sampler).toBeUndefined(); // the model's default sampler
+    expect(prepared.canvasOffset).toEqual({ x: 0, y: 0 });
+    expect(() => validateClientMessage({ type: 'generate', id: 'r1', request: prepared.request }, WELCOME.limits)).not.toThrow();
+
+    settings = applySettingsPatch(settings, 'fill', { seed: { locked: false } });
+    expect(buildGenerateRequest('fill', settings, { layer, selection: selection() }, WELCOME).request.seeds).toBeUndefined();
+  });
+
+  it('fill without a selection (or an empty one) asks for a selection', () => {
+    const settings = defaultSettings();
+    expectPanelError(() => buildGenerateRequest('fill', settings, { layer, selection: null }, WELCOME), 'NO_SELECTION');
+    const empty = { width: W, height: H, data: new Uint8Array(W * H) };
+    expectPanelError(() => buildGenerateRequest('fill', settings, { layer, selection: empty }, WELCOME), 'NO_SELECTION');
+  });
+
+  it('refuses a fully transparent layer', () => {
+    const clear = { width: W, height: H, data: new Uint8Array(W * H * 4) };
+    expectPanelError(() => buildGenerateRequest('colorize', defaultSettings(), { layer: clear, selection: null }, WELCOME), 'EMPTY_LAYER');
+  });
+
+  it('colorize and restore send the layer alone', () => {
+    for (const task of ['colorize', 'restore'] as const) {
+      const { request } = buildGenerateRequest(task, defaultSettings(), { layer, selection: selection() }, WELCOME);
+      expect(request.mask).toBeUndefined();
+      expect(request.fill).toBeUndefined();
+      expect(request.extend).toBeUndefined();
+      expect(() => validateClientMessage({ type: 'generate', id: 'r1', request }, WELCOME.limits)).not.toThrow();
+    }
+  });
+
+  it('extend: uncrop with the chosen sides, and the left/top extension as canvas offset', () => {
+    let settings = applySettingsPatch(defaultSettings(), 'extend', { sides: { left: true, top: true, right: false }, amount: 50 });
+    const prepared = buildGenerateRequest('extend', settings, { layer, selection: null }, WELCOME);
+    expect(prepared.request.task).toBe('uncrop');
+    expect(prepared.request.extend).toEqual({ left: { unit: 'fraction', value: 0.5 }, top: { unit: 'fraction', value: 0.5 } });
+    expect(prepared.canvasOffset).toEqual({ x: 4, y: 3 });
+    expect(() => validateClientMessage({ type: 'generate', id: 'r1', request: prepared.request }, WELCOME.limits)).not.toThrow();
+
+    settings = applySettingsPatch(settings, 'extend', { unit: 'px', amount: 10 });
+    expect(buildGenerateRequest('extend', settings, { layer, selection: null }, WELCOME).canvasOffset).toEqual({ x: 10, y: 10 });
+
+    const none = applySettingsPatch(settings, 'extend', { sides: { left: false, top: false } });
+    expectPanelError(() => buildGenerateRequest('extend', none, { layer, selection: null }, WELCOME), 'NO_EXTEND_SIDE');
+    const zero = applySettingsPatch(settings, 'extend', { amount: 0 });
+    expectPanelError(() => buildGenerateRequest('extend', zero, { layer, selection: null }, WELCOME), 'NO_EXTEND_SIDE');
+  });
+
+  it('extendSpec leaves sides that are off out', () => {
+    const settings = applySettingsPatch(defaultSettings(), 'extend', { sides: { bottom: true } }).extend;
+    expect(extendSpec(settings)).toEqual({ right: { unit: 'fraction', value: 0.25 }, bottom: { unit: 'fraction', value: 0.25 } });
+  });
+
+  it('picks a capable model when the default cannot do the task', () => {
+    const welcome = { ...WELCOME, models: [model('a', ['fill']), model('b', ['uncrop', 'fill'])], defaultModel: 'a' };
+    expect(modelFor('fill', welcome)).toBeUndefined();
+    expect(modelFor('extend', welcome)).toBe('b');
+    expect(modelFor('restore', welcome)).toBeUndefined(); // nobody claims it: the daemon answers
+    expect(modelFor('restore', null)).toBeUndefined();
+    expectPanelError(() => modelFor('fill', { ...welcome, models: [], defaultModel: null }), 'NO_MODEL');
+  });
+
+  it('understands the training task names a model may list (inpaint, jpeg)', () => {
+    const welcome = { ...WELCOME, models: [model('x', ['uncrop']), model('t', ['inpaint', 'jpeg'])], defaultModel: 'x' };
+    expect(modelFor('fill', welcome)).toBe('t');
+    expect(modelFor('restore', welcome)).toBe('t');
+  });
+
+  it('clamps variants and steps to the announced limits', () => {
+    const welcome = { ...WELCOME, limits: { ...WELCOME.limits, maxVariants: 2, maxSteps: 12 } };
+    const settings = applySettingsPatch(defaultSettings(), 'restore', { variants: 8, quality: 'best' });
+    const { request, variants } = buildGenerateRequest('restore', settings, { layer, selection: null }, welcome);
+    expect([request.variants, variants, request.steps]).toEqual([2, 2, 12]);
+  });
+});
