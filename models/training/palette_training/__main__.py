@@ -3,6 +3,7 @@
     train     train (or resume) a model; torchrun-ready
     export    checkpoint → models/<name>/model.onnx + model.json, verified against PyTorch
     fixture   the seeded tiny model in test/fixtures/ used by the daemon's tests
+    loss-plot a run's loss curve (total and per task) as a PNG
     photoset  build the training photo set from Debian packages
 """
 
@@ -52,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     p_fixture = sub.add_parser("fixture", help="regenerate the tiny test model")
     p_fixture.add_argument("--out", type=Path, default=Path("../../test/fixtures/tiny-model"))
 
+    p_plot = sub.add_parser("loss-plot", help="plot a run's loss.jsonl (total and per task) to a PNG")
+    p_plot.add_argument("--run", type=Path, required=True, help="the training run's --out folder")
+    p_plot.add_argument("--out", type=Path, required=True)
+
     sub.add_parser("photoset", help="build the photo set from Debian packages (see its --help)", add_help=False)
 
     args, rest = parser.parse_known_args(argv)
@@ -80,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"exported {args.out / manifest['file']} ({manifest['file_bytes'] / 1e6:.1f} MB, "
               f"{manifest['parameters']:,} parameters); onnxruntime vs PyTorch max relative error "
               f"{check['max_relative_error']:.2e}")
+        return 0
+    if args.command == "loss-plot":
+        from .loss_plot import plot_loss
+
+        plot_loss(args.run / "loss.jsonl", args.out)
         return 0
     if args.command == "fixture":
         from .fixture import make_fixture

@@ -86,3 +86,13 @@ def test_cli_train_config_tiny_then_export(tmp_path: Path) -> None:
                          cwd=cwd, check=True, capture_output=True, text=True, timeout=300)
     assert "max relative error" in out.stdout
     assert json.loads((tmp_path / "model" / "model.json").read_text())["training"]["steps"] == 2
+
+
+def test_loss_plot_draws_the_run(tmp_path: Path) -> None:
+    from palette_training.loss_plot import plot_loss
+
+    log = tmp_path / "loss.jsonl"
+    log.write_text("\n".join(json.dumps({"step": i, "loss": 1 / i, "samples_seen": 16 * i,
+                                         "loss_per_task": {"inpaint": 1 / i, "jpeg": 2 / i}}) for i in range(1, 30)))
+    plot_loss(log, tmp_path / "loss.png")
+    assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
