@@ -16,8 +16,7 @@ import { parseArgs } from 'node:util';
 import { createJobRunner } from '../daemon/job-runner.ts';
 import { DEFAULT_MODEL, MODELS_DIR, REPO_ROOT } from '../daemon/model-manifest.ts';
 import { ModelRunner } from '../daemon/model-runner.ts';
-import { encodePreview } from '../daemon/imaging.ts';
-import { tensorToRgba } from '../daemon/tensor-image.ts';
+import { PreviewEncoder } from '../daemon/generate.ts';
 import type { ModelJob } from '../daemon/tasks/types.ts';
 
 const { values } = parseArgs({
@@ -54,19 +53,16 @@ async function bareCalls(variants: number): Promise<number> {
 
 async function daemonLoop(variants: number, maxBatch: number, previewIntervalMs: number): Promise<number> {
   const seeds = Array.from({ length: variants }, (_, i) => i + 1);
-  const pending: Promise<unknown>[] = [];
+  // What the daemon does per preview (daemon/generate.ts): 8-bit copy, WebP encode at 256 px, within budget.
+  const previews = new PreviewEncoder(256, 'webp', variants, () => undefined);
   const run = createJobRunner(runner, { sampler: 'ddim', steps, eta: 0, seeds, maxBatch }, {
     previewIntervalMs,
     onProgress: () => undefined,
-    onPreview: (p) => {
-      // What the daemon does per preview: 8-bit copy, then encode (WebP, 256 px).
-      const imgs = Array.from({ length: p.variants }, (_, i) => tensorToRgba(p.x0, p.width, p.height, i * 3 * plane));
-      pending.push(Promise.all(imgs.map((img) => encodePreview(img, 256, 'webp'))));
-    },
+    onPreview: (p) => previews.offer(p),
   }, new AbortController().signal);
   const t0 = performance.now();
   await run(job(variants));
-  await Promise.all(pending);
+  await previews.flush();
   return performance.now() - t0;
 }
 

@@ -145,14 +145,20 @@ async function decodeRequestMask(request: GenerateRequest): Promise<MaskImage | 
   return decodeMask(payload.data);
 }
 
+/** Previews may take at most this share of the sampling time (the rest is skipped, not queued). */
+export const PREVIEW_BUDGET = 0.05;
+
 /**
- * Encodes ŷ₀ previews off the sampling loop's critical path. At most one encode is in flight: a
- * preview offered while the previous one is still encoding is skipped, which bounds its cost.
+ * Encodes ŷ₀ previews off the sampling loop's critical path. At most one encode is in flight, and a
+ * preview is skipped while the time spent on previews exceeds PREVIEW_BUDGET of the time since the
+ * first offer: on a slow machine previews come less often instead of slowing sampling down.
  */
-class PreviewEncoder {
+export class PreviewEncoder {
   private pending: Promise<void> = Promise.resolve();
   private busy = false;
   private readonly latest: Array<EncodedImage | undefined>;
+  private startedAt: number | undefined;
+  private spentMs = 0;
 
   constructor(
     private readonly maxSize: number,
@@ -164,18 +170,24 @@ class PreviewEncoder {
   }
 
   offer(p: JobPreview): void {
-    if (!this.deliver || this.busy) return;
+    const now = performance.now();
+    this.startedAt ??= now;
+    const overBudget = this.spentMs > PREVIEW_BUDGET * (now - this.startedAt);
+    if (!this.deliver || this.busy || (overBudget && p.step !== 1)) return;
     this.busy = true;
     // Copy to 8-bit now: the sampler reuses its ŷ₀ buffer on the next step.
     const plane = 3 * p.height * p.width;
     const images = Array.from({ length: p.variants }, (_, i) => tensorToRgba(p.x0, p.width, p.height, i * plane));
+    this.spentMs += performance.now() - now;
     this.pending = (async () => {
+      const encodeStart = performance.now();
       try {
         const encoded = await Promise.all(images.map((img) => encodePreview(img, this.maxSize, this.format)));
         encoded.forEach((e, i) => (this.latest[p.firstVariant + i] = e));
         const ready = this.latest.filter((e): e is EncodedImage => e !== undefined);
         this.deliver?.({ step: p.step, images: ready });
       } finally {
+        this.spentMs += performance.now() - encodeStart;
         this.busy = false;
       }
     })();
