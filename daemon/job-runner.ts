@@ -72,12 +72,13 @@ export function createJobRunner(model: ModelRunner, settings: SamplingSettings, 
     const total = settings.seeds.length;
     const outputs: Float32Array[] = [];
     const perCall = variantsPerCall(settings, job.height, job.width);
+    const knownMask = job.hole ? invert(job.hole) : undefined; // the same for every sub-batch
     for (let first = 0; first < total; first += perCall) {
       const seeds = settings.seeds.slice(first, first + perCall);
       const n = seeds.length;
       const clean = job.cond.subarray(first * perVariant, (first + n) * perVariant);
       const cond = job.hole ? fillHoleWithNoise(clean, job.hole, seeds, plane) : clean;
-      const known = job.hole ? { values: clean, mask: invert(job.hole) } : undefined;
+      const known = knownMask ? { values: clean, mask: knownMask } : undefined;
       const gammaBatch = new Float32Array(n);
       const started = performance.now();
       let lastPreview = -Infinity;

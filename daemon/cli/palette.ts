@@ -18,17 +18,14 @@ import { DaemonError } from '../errors.ts';
 import { DEFAULT_MODEL, listModelFolders, readManifest } from '../model-manifest.ts';
 import { ModelRegistry } from '../model-registry.ts';
 import { ModelRunner, type DevicePreference, type NchwTensor } from '../model-runner.ts';
+import { createUniformStream } from '../sampling/random.ts';
 import { DEFAULT_HOST, DEFAULT_PORT, startServer } from '../server.ts';
 import { runCommand } from './run-command.ts';
 
+/** Varied, reproducible inputs in [-1, 1] from the samplers' seeded generator. */
 function randomTensor(dims: [number, number, number, number], seed: number): NchwTensor {
-  // A small LCG: the check only needs varied, reproducible inputs in [-1, 1].
-  const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
-  let state = seed >>> 0;
-  for (let i = 0; i < data.length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    data[i] = (state / 2 ** 32) * 2 - 1;
-  }
+  const uniform = createUniformStream(seed);
+  const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => uniform() * 2 - 1);
   return { data, dims };
 }
 

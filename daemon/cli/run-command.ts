@@ -15,7 +15,8 @@ import { DaemonError } from '../errors.ts';
 import { generate } from '../generate.ts';
 import { decodeImage, decodeMask, encodePng } from '../imaging.ts';
 import type { ModelRegistry } from '../model-registry.ts';
-import { composeOver } from './compose.ts';
+import { compositeLayer, createRgba } from '../pixels.ts';
+import { pasteRgba } from '../tensor-image.ts';
 
 export interface RunArgs {
   task: string;
@@ -135,7 +136,10 @@ export async function runCommand(args: RunArgs, openRegistry: () => ModelRegistr
   const written: string[] = [];
   for (const result of [...collected.results].sort((a, b) => a.variant - b.variant)) {
     const layer = await decodeImage(result.layer.image.data);
-    const full = composeOver(original, { x: origin.left, y: origin.top }, result.canvas, layer, result.layer);
+    // What the editor does: the original on the result's canvas (at left/top for uncrop), the layer over it.
+    const canvas = createRgba(result.canvas.width, result.canvas.height);
+    pasteRgba(canvas, original, origin.left, origin.top);
+    const full = compositeLayer(canvas, { ...layer, x: result.layer.x, y: result.layer.y });
     const path = join(outDir, `variant-${result.variant}.png`);
     writeFileSync(path, await encodePng(full));
     written.push(path);

@@ -54,13 +54,18 @@ def noisy_target(y0: torch.Tensor, gamma: torch.Tensor, noise: torch.Tensor, kno
     return known * y0 + (1 - known) * y_t
 
 
-def eps_loss(eps_pred: torch.Tensor, eps: torch.Tensor, hole: torch.Tensor, kind: str = "l2") -> torch.Tensor:
-    """Mean over hole pixels of |ε̂ − ε|^p per sample, then over the batch.
+def eps_loss_per_sample(eps_pred: torch.Tensor, eps: torch.Tensor, hole: torch.Tensor,
+                        kind: str = "l2") -> torch.Tensor:
+    """Mean over hole pixels of |ε̂ − ε|^p, one value per sample ([B]).
 
     `hole` is [B,1,H,W], 1 where the model generates (all ones for colorization and JPEG restoration).
     Normalising per sample keeps a 10% hole and a full image equally weighted in the batch.
     """
     err = (eps_pred.float() - eps.float())
     err = err.square() if kind == "l2" else err.abs()
-    per_sample = (err * hole).sum(dim=(1, 2, 3)) / (hole.sum(dim=(1, 2, 3)) * err.shape[1]).clamp_min(1.0)
-    return per_sample.mean()
+    return (err * hole).sum(dim=(1, 2, 3)) / (hole.sum(dim=(1, 2, 3)) * err.shape[1]).clamp_min(1.0)
+
+
+def eps_loss(eps_pred: torch.Tensor, eps: torch.Tensor, hole: torch.Tensor, kind: str = "l2") -> torch.Tensor:
+    """The training loss: the per-sample loss averaged over the batch."""
+    return eps_loss_per_sample(eps_pred, eps, hole, kind).mean()

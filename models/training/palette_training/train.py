@@ -21,7 +21,7 @@ import torch.distributed as dist
 
 from .config import PRESETS, TASKS, TrainConfig, to_dict, unet_config_from_dict
 from .data import PhotoSet, TaskExamples, batches, fixed_examples
-from .diffusion import TrainingSchedule, eps_loss, noisy_target, sample_gamma
+from .diffusion import TrainingSchedule, eps_loss_per_sample, noisy_target, sample_gamma
 from .sample_grid import write_sample_grid
 from .unet import PaletteUNet, count_parameters
 
@@ -148,7 +148,9 @@ def train(cfg: TrainConfig) -> Path:
     data_iter = batches(dataset, step, cfg.batch_size, d.rank, cfg.num_workers)
     log = (out / "loss.jsonl").open("a") if d.is_main else None
     started = time.monotonic()
-    window: list[tuple[float, np.ndarray, np.ndarray]] = []
+    # Per-sample losses stay on the device until a log line needs them: a .item() every step would
+    # synchronise the GPU on every step.
+    window: list[tuple[torch.Tensor, torch.Tensor]] = []
     model.train()
     while step < cfg.steps:
         batch = next(data_iter)
@@ -167,7 +169,8 @@ def train(cfg: TrainConfig) -> Path:
             group["lr"] = learning_rate(cfg, step)
         with autocast:
             eps_pred = net(cond, y_t, gamma)
-        loss = eps_loss(eps_pred, noise, hole, cfg.loss)
+        per_sample = eps_loss_per_sample(eps_pred, noise, hole, cfg.loss)
+        loss = per_sample.mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip > 0:
@@ -177,9 +180,7 @@ def train(cfg: TrainConfig) -> Path:
 
         step += 1
         samples_seen += y0.shape[0] * d.world
-        with torch.no_grad():
-            per_sample = ((eps_pred.float() - noise) ** 2 * hole).sum((1, 2, 3)) / (hole.sum((1, 2, 3)) * 3)
-        window.append((loss.item(), batch["task"].numpy(), per_sample.cpu().numpy()))
+        window.append((per_sample.detach(), batch["task"]))
         elapsed = wall_s + time.monotonic() - started
         out_of_time = cfg.max_minutes > 0 and (time.monotonic() - started) > cfg.max_minutes * 60
 
@@ -220,12 +221,14 @@ def describe_hardware(device: torch.device) -> str:
     return f"{cpu} CPU, {torch.get_num_threads()} threads"
 
 
-def summarise_window(window: list[tuple[float, np.ndarray, np.ndarray]], step: int, samples_seen: int,
+def summarise_window(window: list[tuple[torch.Tensor, torch.Tensor]], step: int, samples_seen: int,
                      elapsed: float, lr: float) -> dict:
-    """Mean loss over the logging window, and per task (so a task that stops learning shows up)."""
-    tasks = np.concatenate([w[1] for w in window])
-    per_sample = np.concatenate([w[2] for w in window])
-    per_task = {name: float(per_sample[tasks == i].mean()) for i, name in enumerate(TASKS) if (tasks == i).any()}
-    return {"step": step, "loss": float(np.mean([w[0] for w in window])), "loss_per_task": per_task,
-            "lr": lr, "samples_seen": samples_seen, "wall_s": round(elapsed, 2)}
+    """Mean loss over the logging window, and per task (so a task that stops learning shows up).
 
+    Every step has the same batch size, so the mean over samples is the mean of the step losses.
+    """
+    per_sample = torch.cat([w[0] for w in window]).float().cpu().numpy()
+    tasks = torch.cat([w[1] for w in window]).numpy()
+    per_task = {name: float(per_sample[tasks == i].mean()) for i, name in enumerate(TASKS) if (tasks == i).any()}
+    return {"step": step, "loss": float(per_sample.mean()), "loss_per_task": per_task,
+            "lr": lr, "samples_seen": samples_seen, "wall_s": round(elapsed, 2)}
