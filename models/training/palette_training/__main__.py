@@ -5,6 +5,10 @@
     fixture   the seeded tiny model in test/fixtures/ used by the daemon's tests
     loss-plot a run's loss curve (total and per task) as a PNG
     photoset  build the training photo set from Debian packages
+    bundle, unbundle, pack-weights, find-weights, split, join
+              move a run to a lent GPU machine and back (transfer_cli.py, device/README.md)
+    val-loss  a checkpoint's ε-loss on fixed held-out examples and noise levels (JSON)
+    size-compare  FLOPs, CPU throughput and an equal-compute run of two presets
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import typing
 from pathlib import Path
 
 from .config import PRESETS, TrainConfig
+from .transfer_cli import COMMANDS as TRANSFER_COMMANDS
+from .transfer_cli import add_transfer_commands, run_transfer_command
 
 
 def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
@@ -56,17 +62,32 @@ def main(argv: list[str] | None = None) -> int:
     p_plot = sub.add_parser("loss-plot", help="plot a run's loss.jsonl (total and per task) to a PNG")
     p_plot.add_argument("--run", type=Path, required=True, help="the training run's --out folder")
     p_plot.add_argument("--out", type=Path, required=True)
+    p_plot.add_argument("--mark", action="append", default=[], metavar="STEP:LABEL",
+                        help="a labelled vertical line at STEP (repeatable)")
+    p_plot.add_argument("--ylabel", default="ε loss (L2, hole pixels), smoothed")
 
+    add_transfer_commands(sub)
     sub.add_parser("photoset", help="build the photo set from Debian packages (see its --help)", add_help=False)
+    sub.add_parser("val-loss", help="held-out validation loss of a checkpoint (see its --help)", add_help=False)
+    sub.add_parser("size-compare", help="compare presets at equal compute (see its --help)", add_help=False)
 
     args, rest = parser.parse_known_args(argv)
     if args.command == "photoset":
         from .photoset import main as photoset_main
 
         return photoset_main(rest)
+    if args.command == "val-loss":
+        from .val_loss import main as val_loss_main
+
+        return val_loss_main(rest)
+    if args.command == "size-compare":
+        from .size_compare import main as size_compare_main
+
+        return size_compare_main(rest)
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     if args.command == "train":
+        from .packed_weights import InitFromError
         from .train import train
 
         values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
@@ -74,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             values["preset"] = args.preset_alias
         if values["preset"] not in PRESETS:
             parser.error(f"unknown preset {values['preset']!r}; choose from {', '.join(PRESETS)}")
-        train(TrainConfig(**values))
+        try:
+            train(TrainConfig(**values))
+        except InitFromError as error:
+            parser.error(str(error))
         return 0
     if args.command == "export":
         from .export import export
@@ -89,13 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "loss-plot":
         from .loss_plot import plot_loss
 
-        plot_loss(args.run / "loss.jsonl", args.out)
+        marks = {int(m.split(":", 1)[0]): m.split(":", 1)[1] for m in args.mark}
+        plot_loss(args.run / "loss.jsonl", args.out, marks=marks, ylabel=args.ylabel)
         return 0
     if args.command == "fixture":
         from .fixture import make_fixture
 
         make_fixture(args.out)
         return 0
+    if args.command in TRANSFER_COMMANDS:
+        return run_transfer_command(args)
     return 2
 
 

@@ -30,6 +30,12 @@ class UNetConfig:
     resblock_updown: bool = False  # D&N: resample inside residual blocks instead of plain convs
     in_channels: int = 6
     out_channels: int = 3
+    # What the last layer predicts. The network's output (and the ONNX contract) is always ε; with
+    # "v" (Salimans & Ho 2022) the last layer predicts v = √γ·ε − √(1−γ)·y0 and forward() turns it into
+    # ε = √γ·v + √(1−γ)·y_t. Why: at the noisiest levels ε ≈ y_t, so an ε-net trained on the ε loss
+    # gets almost no signal to use x there — a short training run then ignores x for colorization and
+    # JPEG restoration (measured: models/palette-small-v2/README.md); v ≈ −y0 there, so it must use x.
+    prediction: Literal["eps", "v"] = "eps"
 
     @property
     def size_multiple(self) -> int:
@@ -68,12 +74,17 @@ class TrainConfig:
     preset: str = "small"
     data: str = "../../data/photos/train"
     out: str = "../../runs/small"
+    # A packed weights file (pack-weights) to start from when --out has no checkpoint yet: the network,
+    # EMA and counters come from it, AdamW starts fresh with its warm-up. A mismatching --preset is an error.
+    init_from: str = ""
     resolution: int = 64
     batch_size: int = 16  # per process
     steps: int = 100_000
     max_minutes: float = 0.0  # stop (with a checkpoint) after this wall time; 0 = no limit
     lr: float = 1e-4
     warmup_steps: int = 1000  # linear warm-up (the paper: 10k at batch 1024)
+    lr_decay_start: int = 0  # > 0: cosine from lr down to lr_final between this step and `steps`
+    lr_final: float = 1e-5
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     ema_decay: float = 0.9999

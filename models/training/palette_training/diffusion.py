@@ -55,13 +55,17 @@ def noisy_target(y0: torch.Tensor, gamma: torch.Tensor, noise: torch.Tensor, kno
 
 
 def eps_loss_per_sample(eps_pred: torch.Tensor, eps: torch.Tensor, hole: torch.Tensor,
-                        kind: str = "l2") -> torch.Tensor:
+                        kind: str = "l2", gamma: torch.Tensor | None = None) -> torch.Tensor:
     """Mean over hole pixels of |ε̂ − ε|^p, one value per sample ([B]).
 
     `hole` is [B,1,H,W], 1 where the model generates (all ones for colorization and JPEG restoration).
     Normalising per sample keeps a 10% hole and a full image equally weighted in the batch.
+    With `gamma` (v-prediction nets) the loss is on v instead: ε̂ = √γ·v̂ + √(1−γ)·y_t makes
+    ε̂ − ε = √γ·(v̂ − v) exactly, so (ε̂ − ε)/√γ is the v error.
     """
     err = (eps_pred.float() - eps.float())
+    if gamma is not None:
+        err = err / gamma.float().sqrt()[:, None, None, None]
     err = err.square() if kind == "l2" else err.abs()
     return (err * hole).sum(dim=(1, 2, 3)) / (hole.sum(dim=(1, 2, 3)) * err.shape[1]).clamp_min(1.0)
 

@@ -1,4 +1,4 @@
-"""The loss curve of a training run (for model cards): total and per-task ε-loss against samples seen."""
+"""The loss curve of a training run (for model cards): total and per-task loss against samples seen."""
 
 from __future__ import annotations
 
@@ -13,8 +13,22 @@ import matplotlib.pyplot as plt  # noqa: E402
 from .config import TASKS  # noqa: E402
 
 
-def plot_loss(loss_log: Path, out: Path, smooth: int = 10) -> None:
-    records = [json.loads(line) for line in loss_log.read_text().splitlines() if line.strip()]
+def read_records(loss_log: Path) -> list[dict]:
+    """The log's records in step order; when a run was restarted from an older checkpoint, the steps
+    it logged after that checkpoint were lost with it, so the last record of a step wins."""
+    by_step: dict[int, dict] = {}
+    for line in loss_log.read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            by_step = {s: r for s, r in by_step.items() if s < record["step"]}
+            by_step[record["step"]] = record
+    return [by_step[s] for s in sorted(by_step)]
+
+
+def plot_loss(loss_log: Path, out: Path, smooth: int = 10, marks: dict[int, str] | None = None,
+              ylabel: str = "ε loss (L2, hole pixels), smoothed") -> None:
+    """`marks` draws a labelled vertical line at a step (e.g. where the training objective changed)."""
+    records = read_records(loss_log)
     if not records:
         raise ValueError(f"{loss_log} has no records")
     seen = [r["samples_seen"] for r in records]
@@ -30,8 +44,13 @@ def plot_loss(loss_log: Path, out: Path, smooth: int = 10) -> None:
         points = [(r["samples_seen"], r["loss_per_task"][task]) for r in records if task in r.get("loss_per_task", {})]
         if points:
             ax.plot([p[0] for p in points], smoothed([p[1] for p in points]), label=task, linewidth=1)
+    for step, label in (marks or {}).items():
+        at = next((r["samples_seen"] for r in records if r["step"] >= step), seen[-1])
+        ax.axvline(at, color="grey", linestyle="--", linewidth=1)
+        ax.annotate(label, (at, 0.98), xycoords=("data", "axes fraction"), ha="right", va="top", rotation=90,
+                    fontsize=8, color="dimgrey")
     ax.set_xlabel("training samples seen")
-    ax.set_ylabel("ε loss (L2, hole pixels), smoothed")
+    ax.set_ylabel(ylabel)
     ax.set_yscale("log")
     ax.grid(True, alpha=0.3)
     ax.legend()

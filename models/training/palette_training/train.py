@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import platform
 import time
@@ -22,6 +23,7 @@ import torch.distributed as dist
 from .config import PRESETS, TASKS, TrainConfig, to_dict, unet_config_from_dict
 from .data import PhotoSet, TaskExamples, batches, fixed_examples
 from .diffusion import TrainingSchedule, eps_loss_per_sample, noisy_target, sample_gamma
+from .packed_weights import earlier_segments, load_init_weights
 from .sample_grid import write_sample_grid
 from .unet import PaletteUNet, count_parameters
 
@@ -59,9 +61,16 @@ def step_seed(seed: int, step: int, rank: int) -> int:
     return int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0])
 
 
-def learning_rate(cfg: TrainConfig, step: int) -> float:
-    """Linear warm-up, then constant (as the paper)."""
-    return cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup_steps))
+def learning_rate(cfg: TrainConfig, step: int, warmup_start: int = 0) -> float:
+    """Linear warm-up, then constant (as the paper). With `lr_decay_start` > 0 the rate then follows a
+    half cosine from `lr` at that step down to `lr_final` at `steps`: a short run (a CPU, a lent GPU)
+    ends far from convergence, and annealing its last stretch buys more than a constant rate does.
+    A run seeded by --init-from starts a fresh AdamW at a later step: its warm-up counts from there."""
+    warm = cfg.lr * min(1.0, (step - warmup_start + 1) / max(1, cfg.warmup_steps))
+    if cfg.lr_decay_start <= 0 or step < cfg.lr_decay_start or cfg.steps <= cfg.lr_decay_start:
+        return warm
+    progress = min(1.0, (step - cfg.lr_decay_start) / (cfg.steps - cfg.lr_decay_start))
+    return cfg.lr_final + (warm - cfg.lr_final) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def ema_decay(cfg: TrainConfig, step: int) -> float:
@@ -100,6 +109,8 @@ def train(cfg: TrainConfig) -> Path:
     out = Path(cfg.out)
     ckpt_path = out / "checkpoints" / CHECKPOINT_NAME
     checkpoint = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
+    # --init-from seeds a new run only: a checkpoint in --out is this run's own and always wins (resume).
+    init = load_init_weights(Path(cfg.init_from), cfg.preset, cfg.steps) if cfg.init_from and not checkpoint else None
     use_cuda = d.device.type == "cuda"
 
     # ---- data
@@ -110,15 +121,22 @@ def train(cfg: TrainConfig) -> Path:
 
     # ---- model, EMA, optimiser (the same seed gives the same initial weights on every rank)
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg, checkpoint).to(d.device)
+    model = build_model(cfg, checkpoint or init).to(d.device)
     ema = copy.deepcopy(model).requires_grad_(False).eval()
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    step, samples_seen, wall_s = 0, 0, 0.0
+    step, samples_seen, wall_s, warmup_start, history = 0, 0, 0.0, 0, []
     if checkpoint:
         model.load_state_dict(checkpoint["model"])
         ema.load_state_dict(checkpoint["ema"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         step, samples_seen, wall_s = checkpoint["step"], checkpoint["samples_seen"], checkpoint["wall_s"]
+        warmup_start, history = checkpoint.get("warmup_start", 0), checkpoint.get("history", [])
+    elif init:
+        # Model and EMA both start from the EMA weights; the counters go on so the totals add up.
+        model.load_state_dict(init["ema"])
+        ema.load_state_dict(init["ema"])
+        step, samples_seen, wall_s = init["step"], init["samples_seen"], init["wall_s"]
+        warmup_start, history = step, earlier_segments(init)
     if use_cuda and cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     net: torch.nn.Module = model
@@ -132,7 +150,8 @@ def train(cfg: TrainConfig) -> Path:
     schedule_gammas = torch.from_numpy(schedule.gammas())
     if d.is_main:
         print(f"palette train: {count_parameters(model):,} parameters, {len(photos)} photos, "
-              f"world {d.world} on {d.device}, resuming at step {step}" if step else
+              f"world {d.world} on {d.device}, {'resuming' if checkpoint else 'starting from ' + cfg.init_from} "
+              f"at step {step}" if step else
               f"palette train: {count_parameters(model):,} parameters, {len(photos)} photos, "
               f"world {d.world} on {d.device}", flush=True)
         (out / "config.json").parent.mkdir(parents=True, exist_ok=True)
@@ -142,7 +161,7 @@ def train(cfg: TrainConfig) -> Path:
         return {"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
                 "step": step, "samples_seen": samples_seen, "wall_s": wall_s, "unet": to_dict(model.cfg),
                 "train": to_dict(cfg), "schedule": schedule.describe(), "world": d.world,
-                "hardware": describe_hardware(d.device)}
+                "hardware": describe_hardware(d.device), "warmup_start": warmup_start, "history": history}
 
     # ---- loop
     data_iter = batches(dataset, step, cfg.batch_size, d.rank, cfg.num_workers)
@@ -166,10 +185,11 @@ def train(cfg: TrainConfig) -> Path:
             y_t = y_t.contiguous(memory_format=torch.channels_last)
 
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(cfg, step)
+            group["lr"] = learning_rate(cfg, step, warmup_start)
         with autocast:
             eps_pred = net(cond, y_t, gamma)
-        per_sample = eps_loss_per_sample(eps_pred, noise, hole, cfg.loss)
+        per_sample = eps_loss_per_sample(eps_pred, noise, hole, cfg.loss,
+                                         gamma if model.cfg.prediction == "v" else None)
         loss = per_sample.mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -185,7 +205,7 @@ def train(cfg: TrainConfig) -> Path:
         out_of_time = cfg.max_minutes > 0 and (time.monotonic() - started) > cfg.max_minutes * 60
 
         if d.is_main and log and (step % cfg.log_every == 0 or step == cfg.steps or out_of_time):
-            record = summarise_window(window, step, samples_seen, elapsed, learning_rate(cfg, step - 1))
+            record = summarise_window(window, step, samples_seen, elapsed, learning_rate(cfg, step - 1, warmup_start))
             log.write(json.dumps(record) + "\n")
             log.flush()
             print(f"step {step} loss {record['loss']:.4f} samples {samples_seen} {elapsed:.0f}s", flush=True)

@@ -181,6 +181,14 @@ class PaletteUNet(nn.Module):
         self.conv_out = zero_init(nn.Conv2d(cur, cfg.out_channels, 3, padding=1))
 
     def forward(self, cond: torch.Tensor, y_t: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
+        """ε̂ for (x, y_t, γ), whatever the last layer predicts (see UNetConfig.prediction)."""
+        out = self.predict_raw(cond, y_t, gamma)
+        if self.cfg.prediction == "eps":
+            return out
+        g = gamma.float()[:, None, None, None]
+        return g.sqrt() * out.float() + (1 - g).sqrt() * y_t.float()
+
+    def predict_raw(self, cond: torch.Tensor, y_t: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
         emb = self.emb_mlp(gamma_embedding(gamma, self.emb_in).to(cond.dtype))
         h = self.conv_in(torch.cat([cond, y_t], dim=1))
         skips = [h]

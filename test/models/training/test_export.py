@@ -48,6 +48,22 @@ def test_export_matches_pytorch_and_writes_a_valid_manifest(checkpoint: Path, tm
     assert manifest["training"]["steps"] == 3 and manifest["training"]["samples_seen"] == 12
 
 
+def test_a_v_prediction_net_exports_as_an_eps_model(checkpoint: Path, tmp_path: Path) -> None:
+    """The daemon only knows ε models: a v-net's ε conversion must be inside the graph."""
+    import torch
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    state["unet"]["prediction"] = "v"
+    v_checkpoint = tmp_path / "v.pt"
+    torch.save(state, v_checkpoint)
+    manifest = export(v_checkpoint, tmp_path / "v", name="v-model", fp16_weights=True)
+    validate_manifest(manifest)
+    assert manifest["architecture"]["prediction"] == "v" and list(manifest["outputs"]) == ["eps"]
+    assert manifest["metrics"]["export_check"]["max_relative_error"] < MAX_RELATIVE_ERROR
+    graph = onnx.load(str(tmp_path / "v" / "model.onnx"))
+    assert "Sqrt" in {n.op_type for n in graph.graph.node}  # √γ and √(1−γ) of the conversion
+
+
 def test_fp16_weights_halve_the_file(checkpoint: Path, tmp_path: Path) -> None:
     a = export(checkpoint, tmp_path / "fp32", name="a", fp16_weights=False)["file_bytes"]
     b = export(checkpoint, tmp_path / "fp16", name="b", fp16_weights=True)["file_bytes"]

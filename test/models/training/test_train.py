@@ -96,3 +96,19 @@ def test_loss_plot_draws_the_run(tmp_path: Path) -> None:
                                          "loss_per_task": {"inpaint": 1 / i, "jpeg": 2 / i}}) for i in range(1, 30)))
     plot_loss(log, tmp_path / "loss.png")
     assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_loss_plot_keeps_the_steps_of_a_restarted_run_once_and_draws_marks(tmp_path: Path) -> None:
+    from palette_training.loss_plot import plot_loss, read_records
+
+    def line(step: int, loss: float) -> str:
+        return json.dumps({"step": step, "loss": loss, "samples_seen": 16 * step, "loss_per_task": {}})
+
+    log = tmp_path / "loss.jsonl"
+    # steps 20 and 40 were logged, the run was stopped and restarted from its step-20 checkpoint
+    log.write_text("\n".join([line(20, 0.5), line(40, 0.4), line(40, 0.3), line(60, 0.2)]))
+    assert [(r["step"], r["loss"]) for r in read_records(log)] == [(20, 0.5), (40, 0.3), (60, 0.2)]
+    log.write_text("\n".join([line(20, 0.5), line(40, 0.4), line(60, 0.35), line(40, 0.3)]))
+    assert [(r["step"], r["loss"]) for r in read_records(log)] == [(20, 0.5), (40, 0.3)]
+    plot_loss(log, tmp_path / "loss.png", marks={40: "v-prediction from here"})
+    assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
