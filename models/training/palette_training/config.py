@@ -83,6 +83,9 @@ class TrainConfig:
     max_minutes: float = 0.0  # stop (with a checkpoint) after this wall time; 0 = no limit
     lr: float = 1e-4
     warmup_steps: int = 1000  # linear warm-up (the paper: 10k at batch 1024)
+    # "eps" or "v" overrides the preset's (or the --init-from file's) UNetConfig.prediction for a new
+    # run; "" keeps it. A resumed run keeps its own.
+    prediction: str = ""
     lr_decay_start: int = 0  # > 0: cosine from lr down to lr_final between this step and `steps`
     lr_final: float = 1e-5
     weight_decay: float = 0.0

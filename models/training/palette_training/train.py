@@ -7,6 +7,7 @@ Runs on one CPU, one GPU, or many through torchrun (DDP; NCCL on GPUs, gloo on C
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import os
@@ -99,8 +100,18 @@ def load_checkpoint(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
-def build_model(cfg: TrainConfig, checkpoint: dict | None) -> PaletteUNet:
+def build_model(cfg: TrainConfig, checkpoint: dict | None, resuming: bool = False) -> PaletteUNet:
+    """The preset's net for a new run, the checkpoint's (or --init-from file's) otherwise; `--prediction`
+    switches what the last layer predicts for a new run (the weights are the same shapes either way:
+    starting a v-run from ε weights keeps every learned feature and re-learns the head's meaning)."""
     unet_cfg = unet_config_from_dict(checkpoint["unet"]) if checkpoint else PRESETS[cfg.preset]
+    if cfg.prediction and cfg.prediction != unet_cfg.prediction:
+        if cfg.prediction not in ("eps", "v"):
+            raise ValueError(f"--prediction must be eps or v, not {cfg.prediction!r}")
+        if resuming:
+            raise ValueError(f"this run resumes a {unet_cfg.prediction}-prediction checkpoint; --prediction "
+                             f"{cfg.prediction} only applies to a new run (use --init-from in a new --out)")
+        unet_cfg = dataclasses.replace(unet_cfg, prediction=cfg.prediction)
     return PaletteUNet(unet_cfg)
 
 
@@ -121,7 +132,7 @@ def train(cfg: TrainConfig) -> Path:
 
     # ---- model, EMA, optimiser (the same seed gives the same initial weights on every rank)
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg, checkpoint or init).to(d.device)
+    model = build_model(cfg, checkpoint or init, resuming=checkpoint is not None).to(d.device)
     ema = copy.deepcopy(model).requires_grad_(False).eval()
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, samples_seen, wall_s, warmup_start, history = 0, 0, 0.0, 0, []

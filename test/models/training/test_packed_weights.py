@@ -102,3 +102,16 @@ def test_the_prediction_target_travels_with_the_file_not_the_preset() -> None:
         pytest.skip("this UNetConfig has no prediction field")
     v_tiny = dataclasses.replace(PRESETS["tiny"], prediction="v")
     assert is_preset(v_tiny, "tiny") and not is_preset(v_tiny, "small") and preset_name(v_tiny) == "tiny"
+
+
+def test_prediction_flag_switches_a_new_run_from_eps_weights_to_v_but_never_a_resumed_one(
+        first_run: tuple[Path, Path], tmp_path: Path) -> None:
+    photos, packed_path = first_run
+    assert torch.load(packed_path, weights_only=False)["unet"].get("prediction", "eps") == "eps"
+    switched = load_checkpoint(train(tiny_config(photos, tmp_path / "v", steps=4, init_from=str(packed_path),
+                                                 prediction="v")))
+    assert switched["unet"]["prediction"] == "v" and switched["step"] == 4
+    with pytest.raises(ValueError, match="only applies to a new run"):
+        train(tiny_config(photos, tmp_path / "v", steps=5, prediction="eps"))
+    fresh = load_checkpoint(train(tiny_config(photos, tmp_path / "fresh-v", steps=1, prediction="v")))
+    assert fresh["unet"]["prediction"] == "v"
