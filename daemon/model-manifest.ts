@@ -107,4 +107,4 @@ export function listModelFolders(root: string = MODELS_DIR): string[] {
 }
 
 /** The folder under models/ that `npm start` and `palette run` use unless told otherwise. */
-export const DEFAULT_MODEL = 'palette-small';
+export const DEFAULT_MODEL = 'palette-small-v2';

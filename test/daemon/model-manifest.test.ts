@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DaemonError } from '../../daemon/errors.ts';
-import { listModelFolders, readManifest, REPO_ROOT, verifyChecksum } from '../../daemon/model-manifest.ts';
+import { DEFAULT_MODEL, listModelFolders, MODELS_DIR, readManifest, REPO_ROOT, verifyChecksum } from '../../daemon/model-manifest.ts';
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
 
@@ -67,6 +67,14 @@ describe('readManifest', () => {
     bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
     writeFileSync(join(dir, 'model.onnx'), bytes);
     await expect(verifyChecksum(readManifest(dir))).rejects.toMatchObject({ code: 'MODEL_CHECKSUM_MISMATCH' });
+  });
+
+  it('the default model is shipped, at most 40 MB, with its checksum and a default sampler', async () => {
+    const folder = readManifest(join(MODELS_DIR, DEFAULT_MODEL));
+    expect(folder.manifest.name).toBe(DEFAULT_MODEL);
+    expect(folder.manifest.file_bytes).toBeLessThanOrEqual(40e6);
+    expect(folder.manifest.sampler).toBeDefined();
+    await expect(verifyChecksum(folder)).resolves.toBeUndefined();
   });
 
   it('every model shipped under models/ has a valid manifest', () => {
