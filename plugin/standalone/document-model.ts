@@ -6,7 +6,8 @@
  */
 import type { MaskPixels, RgbaPixels, Size } from '../editor/editor-document.ts';
 
-export interface EditorLayer {
+/** What the layer list shows of a layer: everything but its pixels. */
+export interface LayerInfo {
   name: string;
   /** Position of the layer's top-left corner in document pixels (may be negative or past the canvas). */
   x: number;
@@ -14,17 +15,11 @@ export interface EditorLayer {
   width: number;
   height: number;
   visible: boolean;
-  /** width * height * 4, straight alpha. */
-  pixels: Uint8Array;
 }
 
-export interface LayerInfo {
-  name: string;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  visible: boolean;
+export interface EditorLayer extends LayerInfo {
+  /** width * height * 4, straight alpha. */
+  pixels: Uint8Array;
 }
 
 export class EditorModel {

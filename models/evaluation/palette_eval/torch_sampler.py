@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from palette_training.config import unet_config_from_dict
 from palette_training.corruptions import from_model_range, to_model_range
 from palette_training.sampling import ddim_sample, respaced_gammas
 from palette_training.unet import PaletteUNet
@@ -26,9 +25,7 @@ def load_ema_unet(checkpoint_path: Path) -> tuple[PaletteUNet, dict]:
     """The EMA network of a training checkpoint (sampling with the raw weights is a known pitfall),
     and the checkpoint's metadata (unet config, step)."""
     ckpt = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
-    net = PaletteUNet(unet_config_from_dict(ckpt["unet"]))
-    net.load_state_dict(ckpt["ema"])
-    net.eval()
+    net = PaletteUNet.from_checkpoint(ckpt, "ema")
     return net, {"unet": ckpt["unet"], "step": ckpt.get("step")}
 
 

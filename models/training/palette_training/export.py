@@ -20,7 +20,7 @@ import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from .config import TASKS, unet_config_from_dict
+from .config import TASKS
 from .unet import PaletteUNet, count_parameters
 
 MODEL_FILE = "model.onnx"
@@ -31,9 +31,7 @@ OPSET = 17
 
 def load_ema_model(checkpoint: dict, fp16_weights: bool) -> PaletteUNet:
     """The EMA weights (sampling with the raw weights is a known pitfall), optionally rounded to fp16."""
-    model = PaletteUNet(unet_config_from_dict(checkpoint["unet"]))
-    model.load_state_dict(checkpoint["ema"])
-    model.eval()
+    model = PaletteUNet.from_checkpoint(checkpoint, "ema")
     if fp16_weights:
         with torch.no_grad():
             for p in model.parameters():

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import UNetConfig
+from .config import UNetConfig, unet_config_from_dict
 
 
 def gamma_embedding(gamma: torch.Tensor, dim: int) -> torch.Tensor:
@@ -179,6 +179,16 @@ class PaletteUNet(nn.Module):
 
         self.norm_out = group_norm(cur)
         self.conv_out = zero_init(nn.Conv2d(cur, cfg.out_channels, 3, padding=1))
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict, weights: str = "ema") -> PaletteUNet:
+        """The network a checkpoint (or packed weights file) describes, with its `ema` (what one samples
+        with) or raw `model` weights, in eval mode."""
+        if weights not in ("ema", "model"):
+            raise ValueError(f"weights must be 'ema' or 'model', not {weights!r}")
+        net = cls(unet_config_from_dict(checkpoint["unet"]))
+        net.load_state_dict(checkpoint[weights])
+        return net.eval()
 
     def forward(self, cond: torch.Tensor, y_t: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
         """ε̂ for (x, y_t, γ), whatever the last layer predicts (see UNetConfig.prediction)."""

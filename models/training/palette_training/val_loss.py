@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import TASKS, train_config_from_dict, unet_config_from_dict
+from .config import TASKS, train_config_from_dict
 from .data import PhotoSet, make_example, random_crop
 from .diffusion import TrainingSchedule, eps_loss_per_sample, noisy_target
 from .unet import PaletteUNet, count_parameters
@@ -85,14 +85,6 @@ def validation_loss(model: torch.nn.Module, examples: list[dict[str, np.ndarray]
             "loss_per_example": [float(v) for v in losses.mean(axis=1)]}
 
 
-def load_net(checkpoint: dict, weights: str) -> PaletteUNet:
-    if weights not in ("ema", "model"):
-        raise ValueError(f"weights must be 'ema' or 'model', not {weights!r}")
-    net = PaletteUNet(unet_config_from_dict(checkpoint["unet"]))
-    net.load_state_dict(checkpoint[weights])
-    return net.eval()
-
-
 def evaluate_checkpoint(path: str | Path, data: str | Path = "../../data/photos/val", resolution: int = 0,
                         per_task: int = 32, levels: int = 8, weights: str = "ema", seed: int = DEFAULT_SEED,
                         batch_size: int = 32, photos: PhotoSet | None = None) -> dict:
@@ -101,7 +93,7 @@ def evaluate_checkpoint(path: str | Path, data: str | Path = "../../data/photos/
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     train_cfg = train_config_from_dict(checkpoint.get("train", {}))
     resolution = resolution or train_cfg.resolution
-    net = load_net(checkpoint, weights)
+    net = PaletteUNet.from_checkpoint(checkpoint, weights)
     photos = photos or PhotoSet(data, train_cfg.max_short_side)
     gammas = gamma_grid(levels)
     result = validation_loss(net, validation_examples(photos, resolution, per_task, seed), gammas, seed, batch_size)

@@ -37,8 +37,9 @@ class FakeEditor implements EditorDocument {
 
 const png = (width: number, height: number): EncodedImage => ({ format: 'png', width, height, data: new Uint8Array([0x89, 0x50, 0x4e, 0x47]) });
 
-async function setup() {
+async function setup({ daemonUp = true } = {}) {
   const daemon = new FakeDaemon();
+  daemon.up = daemonUp;
   const store = new PanelStore(initialState('ws://x/'));
   const connection = new DaemonConnection({ url: 'ws://x/', socketFactory: daemon.factory, store });
   const editor = new FakeEditor();
@@ -144,14 +145,7 @@ describe('PanelController', () => {
   });
 
   it('says "Not connected" instead of reading the document when there is no daemon', async () => {
-    const daemon = new FakeDaemon();
-    daemon.up = false;
-    const store = new PanelStore(initialState('ws://x/'));
-    const connection = new DaemonConnection({ url: 'ws://x/', socketFactory: daemon.factory, store });
-    const editor = new FakeEditor();
-    const controller = new PanelController(store, editor, connection);
-    connection.start();
-    await flush();
+    const { store, editor, controller, connection } = await setup({ daemonUp: false });
     await controller.generate();
     expect(store.getState().banner?.code).toBe('NOT_CONNECTED');
     expect(editor.calls).toEqual([]);
