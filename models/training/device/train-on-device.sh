@@ -95,7 +95,8 @@ if (( TRAIN_STATUS != 0 )) && [[ ! -f "$CHECKPOINT" && "$NUM_WORKERS" != 0 ]]; t
 fi
 # A failed run (out of memory, a bug) still has its last periodic checkpoint: pack and send that back too.
 if [[ ! -f "$CHECKPOINT" ]]; then echo "error: training failed ($TRAIN_STATUS) before its first checkpoint" >&2; exit 1; fi
-PACKED="$(palette pack-weights --checkpoint "$CHECKPOINT" --out "$WORK/packed.pt")"
+# EMA only: the raw weights would double the return trip (base: 9 files); a stint from it re-warms anyway.
+PACKED="$(palette pack-weights --ema-only --checkpoint "$CHECKPOINT" --out "$WORK/packed.pt")"
 echo "$PACKED"
 STEP="$(sed -n 's/^packed step \([0-9]*\) .*/\1/p' <<<"$PACKED")"
 NAME="${NAME:-$PRESET-r$RESOLUTION-step$STEP}"

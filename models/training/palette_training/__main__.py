@@ -9,6 +9,8 @@
               move a run to a lent GPU machine and back (transfer_cli.py, device/README.md)
     val-loss  a checkpoint's ε-loss on fixed held-out examples and noise levels (JSON)
     size-compare  FLOPs, CPU throughput and an equal-compute run of two presets
+    background    one stint of the never-ending training run (lock, low priority, packs the committed file)
+    train-bench   samples/s of the data pipeline and the training step, fp32 vs bf16, side by side
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("photoset", help="build the photo set from Debian packages (see its --help)", add_help=False)
     sub.add_parser("val-loss", help="held-out validation loss of a checkpoint (see its --help)", add_help=False)
     sub.add_parser("size-compare", help="compare presets at equal compute (see its --help)", add_help=False)
+    sub.add_parser("background", help="a stint of the background training run (see its --help)", add_help=False)
+    sub.add_parser("train-bench", help="training throughput, fp32 vs bf16 (see its --help)", add_help=False)
 
     args, rest = parser.parse_known_args(argv)
     if args.command == "photoset":
@@ -84,6 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         from .size_compare import main as size_compare_main
 
         return size_compare_main(rest)
+    if args.command == "background":
+        from .background import main as background_main
+
+        return background_main(rest)
+    if args.command == "train-bench":
+        from .train_bench import main as train_bench_main
+
+        return train_bench_main(rest)
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     if args.command == "train":

@@ -98,8 +98,14 @@ class TrainConfig:
     mix_colorize: float = 0.2
     mix_jpeg: float = 0.2
     min_crop_scale: float = 0.35  # random square crops with side in [min_crop_scale, 1] × short side
+    # Multi-scale training: "64:0.85,128:0.15" trains that share of steps at each crop size (one size
+    # per batch, the batch holding as many pixels as batch_size at `resolution`); "" = `resolution` only.
+    scales: str = ""
+    # Share of examples cropped at the photo's stored scale (no resize), for fine texture.
+    native_crop: float = 0.0
     max_short_side: int = 384  # photos are cached in memory at most this size
-    num_workers: int = 0
+    num_workers: int = 0  # DataLoader processes preparing batches ahead of the step (0: in the loop)
+    threads: int = 0  # torch intra-op threads of the training process; 0 = torch's default (all cores)
     seed: int = 0
     log_every: int = 20
     sample_every: int = 1000
@@ -108,7 +114,9 @@ class TrainConfig:
     val_data: str = ""  # photos for the periodic sample grids (default: a few training photos)
     device: str = "auto"
     channels_last: bool = True  # on CUDA only
-    bf16: bool = True  # autocast on CUDA only
+    # bf16 autocast (fp32 master weights, loss in fp32): on CUDA, and on CPUs too, where AMX-BF16
+    # makes it 2× faster (Sapphire Rapids; models/training/TRAINING-SPEED.md). --no-bf16 for fp32.
+    bf16: bool = True
     compile: bool = False
 
     def task_mix(self) -> dict[str, float]:

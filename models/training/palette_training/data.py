@@ -51,11 +51,19 @@ class PhotoSet:
         return len(self.images)
 
 
-def random_crop(photo: np.ndarray, rng: np.random.Generator, resolution: int, min_scale: float) -> np.ndarray:
-    """A square crop with side ∈ [min_scale, 1] × short side, resized to resolution, flipped half the time."""
+def random_crop(photo: np.ndarray, rng: np.random.Generator, resolution: int, min_scale: float,
+                native: bool = False) -> np.ndarray:
+    """A square crop with side ∈ [min_scale, 1] × short side, resized to resolution, flipped half the time.
+
+    `native`: the crop is `resolution` pixels of the photo as stored, not resized, so the net also sees
+    fine texture at the scale users edit (whole-scene thumbnails alone teach it only coarse structure).
+    """
     h, w = photo.shape[:2]
     short = min(h, w)
-    side = max(8, int(round(short * rng.uniform(min_scale, 1.0))))
+    if native and short >= resolution:
+        side = resolution
+    else:
+        side = max(8, int(round(short * rng.uniform(min_scale, 1.0))))
     top = int(rng.integers(0, h - side + 1))
     left = int(rng.integers(0, w - side + 1))
     crop = Image.fromarray(photo[top : top + side, left : left + side])
@@ -83,45 +91,94 @@ def make_example(y_u8: np.ndarray, task: TaskName, rng: np.random.Generator) -> 
 
 
 class TaskExamples(torch.utils.data.Dataset):
-    """Indexed by (step, rank, i); see the module docstring for why."""
+    """Indexed by (step, rank, i[, resolution]); see the module docstring for why."""
 
     def __init__(self, photos: PhotoSet, resolution: int, task_mix: dict[str, float], min_crop_scale: float,
-                 seed: int) -> None:
+                 seed: int, native_crop: float = 0.0) -> None:
         self.photos = photos
         self.resolution = resolution
         self.tasks: list[TaskName] = list(TASKS)
         self.task_probs = np.array([task_mix[t] for t in self.tasks])
         self.min_crop_scale = min_crop_scale
         self.seed = seed
+        self.native_crop = native_crop
 
     def __len__(self) -> int:  # the key space is unbounded; DataLoader only needs this to exist
         return 2**62
 
-    def __getitem__(self, key: tuple[int, int, int]) -> dict[str, np.ndarray]:
-        step, rank, i = key
+    def __getitem__(self, key: tuple[int, ...]) -> dict[str, np.ndarray]:
+        step, rank, i = key[:3]
+        resolution = key[3] if len(key) > 3 else self.resolution
         rng = np.random.default_rng([self.seed, step, rank, i])
         photo = self.photos.images[int(rng.integers(0, len(self.photos)))]
         task = self.tasks[int(rng.choice(len(self.tasks), p=self.task_probs))]
-        y_u8 = random_crop(photo, rng, self.resolution, self.min_crop_scale)
+        # Drawn only when enabled, so a run without native crops sees exactly the examples it always did.
+        native = self.native_crop > 0 and rng.random() < self.native_crop
+        y_u8 = random_crop(photo, rng, resolution, self.min_crop_scale, native)
         return make_example(y_u8, task, rng)
+
+
+def parse_scales(spec: str) -> dict[int, float]:
+    """"64:0.85,128:0.15" → {64: 0.85, 128: 0.15}: the share of steps trained at each crop size."""
+    out: dict[int, float] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        size, _, share = part.partition(":")
+        if not size.isdigit() or int(size) <= 0:
+            raise ValueError(f"--scales: {part!r} is not SIZE:SHARE")
+        out[int(size)] = float(share or 1.0)
+    if out and (sum(out.values()) <= 0 or any(v < 0 for v in out.values())):
+        raise ValueError(f"--scales: shares must be non-negative with a positive sum: {spec!r}")
+    return out
+
+
+class ScaleBuckets:
+    """Which crop size each step trains at, and its batch size (one size per batch: no padding).
+
+    The batch holds the same number of pixels at every size (16 at 64² is 4 at 128²), so a step's
+    memory and the gradient noise per pixel stay alike. The size is a pure function of (seed, step),
+    shared by all ranks, so resume stays exact and DDP ranks stay in lockstep.
+    """
+
+    def __init__(self, resolution: int, batch_size: int, spec: str = "", seed: int = 0) -> None:
+        shares = parse_scales(spec) or {resolution: 1.0}
+        self.sizes = sorted(shares)
+        total = sum(shares.values())
+        self.probs = np.array([shares[s] / total for s in self.sizes])
+        self.base_pixels = batch_size * resolution * resolution
+        self.seed = seed
+
+    def resolution(self, step: int) -> int:
+        if len(self.sizes) == 1:
+            return self.sizes[0]
+        rng = np.random.default_rng([self.seed, step, 0x5CA1E])
+        return self.sizes[int(rng.choice(len(self.sizes), p=self.probs))]
+
+    def batch_size(self, resolution: int) -> int:
+        return max(1, round(self.base_pixels / (resolution * resolution)))
 
 
 class StepKeys(torch.utils.data.Sampler):
     """Yields the keys of one batch per step, from `start_step` on (a batch sampler)."""
 
-    def __init__(self, start_step: int, batch_size: int, rank: int) -> None:
-        self.start_step, self.batch_size, self.rank = start_step, batch_size, rank
+    def __init__(self, start_step: int, buckets: ScaleBuckets, rank: int) -> None:
+        self.start_step, self.buckets, self.rank = start_step, buckets, rank
 
-    def __iter__(self) -> Iterator[list[tuple[int, int, int]]]:
+    def __iter__(self) -> Iterator[list[tuple[int, int, int, int]]]:
         step = self.start_step
         while True:
-            yield [(step, self.rank, i) for i in range(self.batch_size)]
+            res = self.buckets.resolution(step)
+            yield [(step, self.rank, i, res) for i in range(self.buckets.batch_size(res))]
             step += 1
 
 
-def batches(dataset: TaskExamples, start_step: int, batch_size: int, rank: int, num_workers: int) -> Iterator[dict]:
+def batches(dataset: TaskExamples, start_step: int, buckets: ScaleBuckets | int, rank: int,
+            num_workers: int) -> Iterator[dict]:
+    """Batches from `start_step` on; workers prepare crops, masks and JPEGs ahead of the training step.
+    An int instead of buckets means one size (the dataset's) at that batch size."""
+    if isinstance(buckets, int):
+        buckets = ScaleBuckets(dataset.resolution, buckets)
     loader = torch.utils.data.DataLoader(
-        dataset, batch_sampler=StepKeys(start_step, batch_size, rank), num_workers=num_workers,
+        dataset, batch_sampler=StepKeys(start_step, buckets, rank), num_workers=num_workers,
         persistent_workers=num_workers > 0, prefetch_factor=4 if num_workers > 0 else None,
     )
     return iter(loader)

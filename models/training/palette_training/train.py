@@ -13,6 +13,8 @@ import math
 import os
 import platform
 import time
+import uuid
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,7 @@ import torch
 import torch.distributed as dist
 
 from .config import PRESETS, TASKS, TrainConfig, to_dict, unet_config_from_dict
-from .data import PhotoSet, TaskExamples, batches, fixed_examples
+from .data import PhotoSet, ScaleBuckets, TaskExamples, batches, fixed_examples
 from .diffusion import TrainingSchedule, eps_loss_per_sample, noisy_target, sample_gamma
 from .packed_weights import earlier_segments, load_init_weights
 from .sample_grid import write_sample_grid
@@ -115,7 +117,17 @@ def build_model(cfg: TrainConfig, checkpoint: dict | None, resuming: bool = Fals
     return PaletteUNet(unet_cfg)
 
 
-def train(cfg: TrainConfig) -> Path:
+def autocast_context(device: torch.device, bf16: bool):
+    """bf16 autocast on any device: matmuls and convolutions in bf16, weights, optimizer and loss in fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
+
+
+def train(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None,
+          on_checkpoint: Callable[[Path, dict], None] | None = None) -> Path:
+    """Train until cfg.steps, cfg.max_minutes or should_stop() (checked after every step: a signal
+    handler sets it); every checkpoint written is handed to on_checkpoint (the background run packs it)."""
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
     d = setup_distributed(cfg.device)
     out = Path(cfg.out)
     ckpt_path = out / "checkpoints" / CHECKPOINT_NAME
@@ -126,7 +138,8 @@ def train(cfg: TrainConfig) -> Path:
 
     # ---- data
     photos = PhotoSet(cfg.data, cfg.max_short_side)
-    dataset = TaskExamples(photos, cfg.resolution, cfg.task_mix(), cfg.min_crop_scale, cfg.seed)
+    dataset = TaskExamples(photos, cfg.resolution, cfg.task_mix(), cfg.min_crop_scale, cfg.seed, cfg.native_crop)
+    buckets = ScaleBuckets(cfg.resolution, cfg.batch_size, cfg.scales, cfg.seed)
     grid_examples = fixed_examples(PhotoSet(cfg.val_data, cfg.max_short_side) if cfg.val_data else photos,
                                    cfg.resolution, per_task=4)
 
@@ -136,6 +149,10 @@ def train(cfg: TrainConfig) -> Path:
     ema = copy.deepcopy(model).requires_grad_(False).eval()
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, samples_seen, wall_s, warmup_start, history = 0, 0, 0.0, 0, []
+    # Names this run's lineage: a packed file carries it, so the background run knows whether a run
+    # folder's checkpoint continues the committed file or is some other run's.
+    run_id = checkpoint.get("run_id", "") if checkpoint else ""
+    run_id = run_id or uuid.uuid4().hex
     if checkpoint:
         model.load_state_dict(checkpoint["model"])
         ema.load_state_dict(checkpoint["ema"])
@@ -143,8 +160,9 @@ def train(cfg: TrainConfig) -> Path:
         step, samples_seen, wall_s = checkpoint["step"], checkpoint["samples_seen"], checkpoint["wall_s"]
         warmup_start, history = checkpoint.get("warmup_start", 0), checkpoint.get("history", [])
     elif init:
-        # Model and EMA both start from the EMA weights; the counters go on so the totals add up.
-        model.load_state_dict(init["ema"])
+        # The raw weights where the file has them (else the EMA), the EMA from the EMA; the counters go on
+        # so the totals add up. AdamW's moments are not in the file: it re-warms from this step.
+        model.load_state_dict(init.get("model", init["ema"]))
         ema.load_state_dict(init["ema"])
         step, samples_seen, wall_s = init["step"], init["samples_seen"], init["wall_s"]
         warmup_start, history = step, earlier_segments(init)
@@ -155,7 +173,7 @@ def train(cfg: TrainConfig) -> Path:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[d.device.index] if use_cuda else None)
     if cfg.compile:
         net = torch.compile(net)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_cuda and cfg.bf16 else nullcontext()
+    autocast = autocast_context(d.device, cfg.bf16)
 
     schedule = TrainingSchedule()
     schedule_gammas = torch.from_numpy(schedule.gammas())
@@ -172,10 +190,11 @@ def train(cfg: TrainConfig) -> Path:
         return {"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
                 "step": step, "samples_seen": samples_seen, "wall_s": wall_s, "unet": to_dict(model.cfg),
                 "train": to_dict(cfg), "schedule": schedule.describe(), "world": d.world,
-                "hardware": describe_hardware(d.device), "warmup_start": warmup_start, "history": history}
+                "hardware": describe_hardware(d.device), "warmup_start": warmup_start, "history": history,
+                "run_id": run_id}
 
     # ---- loop
-    data_iter = batches(dataset, step, cfg.batch_size, d.rank, cfg.num_workers)
+    data_iter = batches(dataset, step, buckets, d.rank, cfg.num_workers)
     log = (out / "loss.jsonl").open("a") if d.is_main else None
     started = time.monotonic()
     # Per-sample losses stay on the device until a log line needs them: a .item() every step would
@@ -213,7 +232,8 @@ def train(cfg: TrainConfig) -> Path:
         samples_seen += y0.shape[0] * d.world
         window.append((per_sample.detach(), batch["task"]))
         elapsed = wall_s + time.monotonic() - started
-        out_of_time = cfg.max_minutes > 0 and (time.monotonic() - started) > cfg.max_minutes * 60
+        out_of_time = (cfg.max_minutes > 0 and (time.monotonic() - started) > cfg.max_minutes * 60) or \
+            (should_stop is not None and should_stop())
 
         if d.is_main and log and (step % cfg.log_every == 0 or step == cfg.steps or out_of_time):
             record = summarise_window(window, step, samples_seen, elapsed, learning_rate(cfg, step - 1, warmup_start))
@@ -230,6 +250,8 @@ def train(cfg: TrainConfig) -> Path:
                 state = checkpoint_state()
                 state["wall_s"] = wall_s_now
                 save_checkpoint(ckpt_path, state)
+                if on_checkpoint:
+                    on_checkpoint(ckpt_path, state)
         if out_of_time:
             break
     if log:

@@ -31,8 +31,9 @@ def add_transfer_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bundle", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
 
-    p = sub.add_parser("pack-weights", help="checkpoint → fp16 EMA weights + counters, no optimizer")
+    p = sub.add_parser("pack-weights", help="checkpoint → fp16 EMA and raw weights + counters, no optimizer")
     p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--ema-only", action="store_true", help="leave the raw weights out (half the size)")
     p.add_argument("--out", type=Path, required=True, help="e.g. ../checkpoints/small-r64.pt")
 
     p = sub.add_parser("find-weights", help="print the most trained packed file holding --preset's network")
@@ -67,7 +68,7 @@ def run_transfer_command(args: argparse.Namespace) -> int:
     if args.command == "pack-weights":
         from .packed_weights import pack_weights
 
-        packed = pack_weights(args.checkpoint, args.out)
+        packed = pack_weights(args.checkpoint, args.out, args.ema_only)
         print(f"packed step {packed['step']} ({packed['samples_seen']:,} samples, {packed['wall_s'] / 3600:.2f} h) "
               f"into {args.out}: {args.out.stat().st_size / 1e6:.1f} MB")
         return 0
