@@ -115,7 +115,7 @@ class TrainConfig:
     device: str = "auto"
     channels_last: bool = True  # on CUDA only
     # bf16 autocast (fp32 master weights, loss in fp32): on CUDA, and on CPUs too, where AMX-BF16
-    # makes it 2× faster (Sapphire Rapids; models/training/TRAINING-SPEED.md). --no-bf16 for fp32.
+    # makes it ~2× faster (models/README.md, "Training speed"). --no-bf16 for fp32.
     bf16: bool = True
     compile: bool = False
 

@@ -131,8 +131,10 @@ def compute_summary(checkpoint: dict) -> dict:
     train = checkpoint["train"]
     hardware = checkpoint.get("hardware") or f"{platform.processor() or platform.machine()} CPU"
     return {"hardware": hardware, "wall_time_hours": round(checkpoint["wall_s"] / 3600, 3),
-            "processes": checkpoint.get("world", 1), "precision": "bf16 autocast" if "cuda" in hardware.lower()
-            and train.get("bf16") else "fp32"}
+            "processes": checkpoint.get("world", 1),
+            # Recorded by the loop since bf16 also runs on CPUs; older checkpoints used it on CUDA only.
+            "precision": checkpoint.get("precision") or ("bf16 autocast" if "cuda" in hardware.lower()
+                                                         and train.get("bf16") else "fp32")}
 
 
 def build_manifest(checkpoint: dict, model: PaletteUNet, model_path: Path, name: str, version: str,

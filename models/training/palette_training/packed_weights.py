@@ -22,7 +22,7 @@ from .unet import PaletteUNet
 PACKED_FORMAT = "palette-packed-weights/1"
 # Copied as they are from the training checkpoint: what export and the model card read.
 CARRIED_KEYS = ("step", "samples_seen", "wall_s", "unet", "train", "schedule", "world", "hardware", "history",
-                "run_id")
+                "run_id", "precision")
 # What the last layer predicts (ε or v) is not part of a preset's shape: it travels with the file like
 # the rest of the network, so a `small` v-prediction file seeds a `--preset small` run (as v).
 NOT_PRESET_FIELDS = {"prediction"}

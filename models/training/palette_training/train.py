@@ -191,7 +191,7 @@ def train(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None,
                 "step": step, "samples_seen": samples_seen, "wall_s": wall_s, "unet": to_dict(model.cfg),
                 "train": to_dict(cfg), "schedule": schedule.describe(), "world": d.world,
                 "hardware": describe_hardware(d.device), "warmup_start": warmup_start, "history": history,
-                "run_id": run_id}
+                "run_id": run_id, "precision": "bf16 autocast" if cfg.bf16 else "fp32"}
 
     # ---- loop
     data_iter = batches(dataset, step, buckets, d.rank, cfg.num_workers)
