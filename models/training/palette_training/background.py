@@ -105,7 +105,7 @@ def stint_config(weights: Path, run: Path, data: Path, minutes: float, overrides
         preset=preset_name(unet_config_from_dict(packed["unet"])), data=str(data / "train"),
         val_data=str(data / "val") if (data / "val").is_dir() else "", out=str(run), init_from=str(weights),
         steps=10**9, max_minutes=minutes, lr=1e-4, warmup_steps=300, batch_size=16, resolution=64,
-        scales="64:0.85,128:0.15", native_crop=0.25, max_short_side=768, num_workers=1, bf16=True,
+        scales="64:0.85,128:0.15", native_crop=0.25, max_short_side=768, num_workers=1, bf16=True, share_cores=True,
         ckpt_every=100, sample_every=2000, log_every=20,
     )
     base.update(overrides)
@@ -124,7 +124,9 @@ def prepare_run_dir(run: Path, weights: Path) -> str:
     # Resume when the committed file was packed from this run (same run id, not ahead of it), or is the
     # file this run started from (its last history segment) and nothing was packed since.
     started_from = (local.get("history") or [{}])[-1]
-    from_this_run = bool(local.get("run_id")) and local.get("run_id") == committed.get("run_id")
+    same_id = local.get("run_id", "") == committed.get("run_id", "")
+    # (checkpoints from before run ids: the same step and both without an id is the file just packed)
+    from_this_run = same_id and (bool(local.get("run_id")) or local["step"] == committed["step"])
     started_from_it = (started_from.get("until_step") == committed["step"]
                        and started_from.get("run_id", "") == committed.get("run_id", ""))
     if local["step"] >= committed["step"] and (from_this_run or started_from_it):

@@ -106,6 +106,8 @@ class TrainConfig:
     max_short_side: int = 384  # photos are cached in memory at most this size
     num_workers: int = 0  # DataLoader processes preparing batches ahead of the step (0: in the loop)
     threads: int = 0  # torch intra-op threads of the training process; 0 = torch's default (all cores)
+    # On CPUs: every 10 steps, train on the cores the other processes leave free (cpu_share.py).
+    share_cores: bool = False
     seed: int = 0
     log_every: int = 20
     sample_every: int = 1000

@@ -24,6 +24,7 @@ import torch
 import torch.distributed as dist
 
 from .config import PRESETS, TASKS, TrainConfig, to_dict, unet_config_from_dict
+from .cpu_share import CoreShare
 from .data import PhotoSet, ScaleBuckets, TaskExamples, batches, fixed_examples
 from .diffusion import TrainingSchedule, eps_loss_per_sample, noisy_target, sample_gamma
 from .packed_weights import earlier_segments, load_init_weights
@@ -200,8 +201,14 @@ def train(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None,
     # Per-sample losses stay on the device until a log line needs them: a .item() every step would
     # synchronise the GPU on every step.
     window: list[tuple[torch.Tensor, torch.Tensor]] = []
+    core_share = CoreShare() if cfg.share_cores and not use_cuda and cfg.threads == 0 else None
+    last_share = time.monotonic()
     model.train()
     while step < cfg.steps:
+        if core_share and step % 10 == 0:
+            now = time.monotonic()
+            core_share.update(now - last_share)
+            last_share = now
         batch = next(data_iter)
         torch.manual_seed(step_seed(cfg.seed, step, d.rank))
         y0 = batch["y"].to(d.device, non_blocking=True)
