@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildRequest, parseExtend, runCommand, type RunArgs } from '../../../daemon/cli/run-command.ts';
 import { decodeImage, encodePng } from '../../../daemon/imaging.ts';
 import { REPO_ROOT } from '../../../daemon/model-manifest.ts';
@@ -65,8 +65,14 @@ describe('palette run', () => {
   });
 
   it('fill in-process and through --connect write identical files for the same seeds', async () => {
+    const jobsOnServer = vi.spyOn(server.queue, 'enqueue');
     const local = await runCommand({ ...base('fill', 'local'), mask }, openRegistry, () => undefined);
+    expect(jobsOnServer).toHaveBeenCalledTimes(0); // in-process: the daemon is not involved
     const remote = await runCommand({ ...base('fill', 'remote'), mask, connect: server.url }, openRegistry, () => undefined);
+    expect(jobsOnServer).toHaveBeenCalledTimes(1); // --connect: the job ran on the daemon
+    jobsOnServer.mockRestore();
+    const remoteSummary = JSON.parse(readFileSync(join(dir, 'remote', 'result.json'), 'utf8'));
+    expect(remoteSummary.via).toBe(server.url);
     expect(local).toHaveLength(2);
     for (let i = 0; i < 2; i++) expect(readFileSync(remote[i]!)).toEqual(readFileSync(local[i]!));
     expect(readFileSync(local[0]!)).not.toEqual(readFileSync(local[1]!)); // distinct variants

@@ -1,0 +1,196 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { decodeServerMessage, encodeMessage } from '../../shared/codec.ts';
+import { DEFAULT_LIMITS, type ClientMessage, type GenerateRequest, type ServerMessage } from '../../shared/protocol.ts';
+import { DaemonError, type DaemonErrorCode } from '../../daemon/errors.ts';
+import { REPO_ROOT } from '../../daemon/model-manifest.ts';
+import { ModelRegistry } from '../../daemon/model-registry.ts';
+import { FairQueue } from '../../daemon/queue.ts';
+import { Session, toProtocolError } from '../../daemon/session.ts';
+
+const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
+
+/** A socket that decodes what the session sends and records how it was closed. */
+class FakeSocket {
+  readonly messages: ServerMessage[] = [];
+  closedWith: { code: number | undefined; reason: string | undefined } | undefined;
+  send(data: Uint8Array): void {
+    this.messages.push(decodeServerMessage(data));
+  }
+  close(code?: number, reason?: string): void {
+    this.closedWith = { code, reason };
+  }
+  ofType<T extends ServerMessage['type']>(type: T): Extract<ServerMessage, { type: T }>[] {
+    return this.messages.filter((m): m is Extract<ServerMessage, { type: T }> => m.type === type);
+  }
+}
+
+function fillRequest(steps: number, seeds?: number[]): GenerateRequest {
+  const width = 32;
+  const height = 32;
+  const mask = new Uint8Array(width * height);
+  for (let y = 10; y < 20; y++) for (let x = 10; x < 20; x++) mask[y * width + x] = 255;
+  const image = new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 7) % 256));
+  return {
+    task: 'fill',
+    image: { format: 'rgba8', width, height, data: image },
+    mask: { format: 'gray8', width, height, data: mask },
+    variants: 2,
+    steps,
+    sampler: 'ddim',
+    ...(seeds ? { seeds } : {}),
+    preview: { intervalMs: 0 },
+  };
+}
+
+describe('Session', () => {
+  const registry = ModelRegistry.scan({ root: join(REPO_ROOT, 'no-models-here'), extraDirs: [FIXTURE], device: 'cpu', intraOpThreads: 1 });
+  afterAll(async () => registry.close());
+
+  function open(queue = new FairQueue()) {
+    const socket = new FakeSocket();
+    const log: string[] = [];
+    const session = new Session(socket, {
+      registry, queue, limits: DEFAULT_LIMITS, token: undefined, maxBatch: 8, serverVersion: 'test', log: (l) => log.push(l),
+    });
+    const send = (m: ClientMessage) => session.receive(encodeMessage(m));
+    send({ type: 'hello', protocol: 1, client: 'test' });
+    expect(socket.messages[0]?.type).toBe('welcome');
+    return { socket, session, send, log, queue };
+  }
+
+  it('answers a second hello with INVALID_FIELD and keeps the connection open', () => {
+    const { socket, send } = open();
+    send({ type: 'hello', protocol: 1, client: 'again' });
+    expect(socket.messages[1]).toMatchObject({ type: 'error', code: 'INVALID_FIELD' });
+    expect(socket.closedWith).toBeUndefined();
+    send({ type: 'list-models', id: 'm' });
+    expect(socket.messages[2]).toMatchObject({ type: 'models', id: 'm' });
+  });
+
+  it('answers a cancel of an unknown request with UNKNOWN_REQUEST carrying its id', () => {
+    const { socket, send } = open();
+    send({ type: 'cancel', id: 'never-sent' });
+    expect(socket.messages[1]).toMatchObject({ type: 'error', code: 'UNKNOWN_REQUEST', id: 'never-sent' });
+    expect(socket.closedWith).toBeUndefined();
+  });
+
+  it('refuses a request id that is still in flight with DUPLICATE_REQUEST_ID, and accepts it once finished', async () => {
+    const { socket, send, queue } = open();
+    send({ type: 'generate', id: 'a', request: fillRequest(2, [1, 2]) });
+    send({ type: 'generate', id: 'a', request: fillRequest(2, [1, 2]) });
+    const errors = socket.ofType('error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'DUPLICATE_REQUEST_ID', id: 'a' });
+    await queue.whenIdle();
+    expect(socket.ofType('done').map((m) => m.id)).toEqual(['a']); // one job ran, not two
+    send({ type: 'generate', id: 'a', request: fillRequest(1, [1, 2]) });
+    await queue.whenIdle();
+    expect(socket.ofType('done')).toHaveLength(2);
+  });
+
+  it('reports done timings: time queued behind another job, sampling time, and a total covering both', async () => {
+    const queue = new FairQueue();
+    // Another client's job runs first, so this one waits in the queue for at least 50 ms.
+    queue.enqueue({ id: 'blocker', clientId: 'other', run: () => new Promise<void>((r) => setTimeout(r, 50)) });
+    const { socket, send } = open(queue);
+    send({ type: 'generate', id: 't', request: fillRequest(2, [3, 4]) });
+    await queue.whenIdle();
+    const [done] = socket.ofType('done');
+    expect(done).toBeDefined();
+    const { queuedMs, sampleMs, totalMs } = done!.timings;
+    expect(queuedMs).toBeGreaterThanOrEqual(40);
+    expect(sampleMs).toBeGreaterThan(0);
+    expect(totalMs).toBeGreaterThanOrEqual(queuedMs + sampleMs);
+  });
+
+  it('draws random seeds, one per variant, when the request sends none', async () => {
+    const { socket, send, queue } = open();
+    send({ type: 'generate', id: 'r1', request: fillRequest(1) });
+    send({ type: 'generate', id: 'r2', request: fillRequest(1) });
+    await queue.whenIdle();
+    const started = socket.ofType('started');
+    expect(started).toHaveLength(2);
+    for (const s of started) {
+      expect(s.seeds).toHaveLength(2);
+      for (const seed of s.seeds) expect(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32).toBe(true);
+    }
+    const all = started.flatMap((s) => s.seeds);
+    expect(new Set(all).size).toBe(4); // 1 in 2^32 per pair of colliding, never all equal
+    expect(socket.ofType('result').map((r) => r.seed).sort()).toEqual([...all].sort());
+  });
+
+  it('answers an unexpected failure with INTERNAL and logs it with the request', () => {
+    const { socket, send, log } = open();
+    const find = vi.spyOn(registry, 'find').mockImplementation(() => {
+      throw new Error('disk on fire');
+    });
+    try {
+      send({ type: 'generate', id: 'x', request: fillRequest(1, [1, 2]) });
+    } finally {
+      find.mockRestore();
+    }
+    expect(socket.messages.at(-1)).toMatchObject({ type: 'error', code: 'INTERNAL' });
+    expect(JSON.stringify(socket.messages.at(-1))).not.toContain('disk on fire'); // no internals on the wire
+    expect(log.some((l) => l.includes('disk on fire'))).toBe(true);
+    expect(socket.closedWith).toBeUndefined();
+  });
+
+  it('maps a model run failure (MODEL_RUN_FAILED) to MODEL_FAILED for that request', async () => {
+    const { socket, send, queue, log } = open();
+    const runner = await registry.runner('tiny-model');
+    const denoise = vi.spyOn(runner, 'denoise').mockRejectedValue(new DaemonError('MODEL_RUN_FAILED', 'onnxruntime said no'));
+    try {
+      send({ type: 'generate', id: 'f', request: fillRequest(2, [1, 2]) });
+      await queue.whenIdle();
+    } finally {
+      denoise.mockRestore();
+    }
+    expect(socket.messages.at(-1)).toMatchObject({ type: 'error', code: 'MODEL_FAILED', id: 'f' });
+    expect(log).toEqual([]); // a coded error is not an internal failure
+  });
+
+  it('a closed connection cancels its queued jobs and sends nothing more', async () => {
+    const queue = new FairQueue();
+    let release!: () => void;
+    queue.enqueue({ id: 'blocker', clientId: 'other', run: () => new Promise<void>((r) => (release = r)) });
+    const { socket, send, session } = open(queue);
+    send({ type: 'generate', id: 'q', request: fillRequest(1, [1, 2]) });
+    expect(socket.ofType('queued')).toEqual([{ type: 'queued', id: 'q', position: 1 }]);
+    const count = socket.messages.length;
+    session.closedByPeer();
+    expect(queue.size).toBe(1); // only the other client's job is left
+    release();
+    await queue.whenIdle();
+    expect(socket.messages).toHaveLength(count);
+  });
+});
+
+describe('toProtocolError', () => {
+  it('maps every wire-visible DaemonError code to its wire code, and nothing else', () => {
+    const expected: Record<DaemonErrorCode, string | undefined> = {
+      MODEL_NOT_FOUND: 'MODEL_NOT_FOUND',
+      TASK_NOT_SUPPORTED: 'TASK_NOT_SUPPORTED',
+      IMAGE_DECODE_FAILED: 'IMAGE_DECODE_FAILED',
+      MASK_SIZE_MISMATCH: 'MASK_SIZE_MISMATCH',
+      MASK_EMPTY: 'INVALID_FIELD',
+      INVALID_ARGUMENT: 'INVALID_FIELD',
+      MODEL_LOAD_FAILED: 'MODEL_FAILED',
+      MODEL_RUN_FAILED: 'MODEL_FAILED',
+      MODEL_CHECKSUM_MISMATCH: 'MODEL_FAILED',
+      MODEL_SIGNATURE_MISMATCH: 'MODEL_FAILED',
+      MODEL_MANIFEST_INVALID: 'MODEL_FAILED',
+      IMAGE_ENCODE_FAILED: undefined,
+    };
+    for (const [code, wire] of Object.entries(expected) as [DaemonErrorCode, string | undefined][]) {
+      const mapped = toProtocolError(new DaemonError(code, `because ${code}`), 'req-1');
+      expect(mapped?.code, code).toBe(wire);
+      if (mapped) {
+        expect(mapped.message).toBe(`because ${code}`);
+        expect(mapped.requestId).toBe('req-1');
+      }
+    }
+    expect(toProtocolError(new Error('plain'))).toBeUndefined();
+    expect(toProtocolError('a string')).toBeUndefined();
+  });
+});
