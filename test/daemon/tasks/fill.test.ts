@@ -3,7 +3,6 @@ import { DaemonError } from '../../../daemon/errors.ts';
 import { dilateMask } from '../../../daemon/mask-morphology.ts';
 import { compositeLayer, createMask, maskBounds } from '../../../daemon/pixels.ts';
 import { containsRect } from '../../../daemon/rect.ts';
-import { featherReach } from '../../../daemon/tasks/composite.ts';
 import { runFill } from '../../../daemon/tasks/fill.ts';
 import type { ModelGeometry, RgbaImage, RgbaLayer } from '../../../daemon/tasks/types.ts';
 import { fakeRun, holeColorModel, holeConstantModel } from './fake-run.ts';
@@ -33,28 +32,75 @@ describe('runFill', () => {
   const image = patternImage(200, 150);
   const mask = circleMask(200, 150, 100, 75, 20);
 
-  it('changes nothing outside the feathered mask and covers the whole hole', async () => {
-    const { run } = fakeRun(holeColorModel);
-    const feather = 8;
-    const out = await runFill({ image, mask, options: { feather, grow: 2 } }, G, run, 2);
-    expect(out.canvas).toEqual({ width: 200, height: 150 });
-    expect(out.layers).toHaveLength(2);
-    const band = dilateMask(mask, 2 + featherReach(feather));
-    for (const layer of out.layers) {
-      const result = compositeLayer(image, layer);
-      for (let y = 0; y < 150; y++) {
-        for (let x = 0; x < 200; x++) {
-          const i = y * 200 + x;
-          const a = alphaAt(layer, x, y);
-          if ((mask.data[i] ?? 0) > 0) expect(a).toBe(255);
-          if (a === 0) {
-            expect(result.data.subarray(i * 4, i * 4 + 4)).toEqual(image.data.subarray(i * 4, i * 4 + 4));
-          } else {
-            expect(band.data[i]).toBe(255); // only the hole and its soft edge are touched
+  for (const grow of [2, 0]) {
+    it(`changes nothing outside the feathered band and covers the whole hole (grow ${grow})`, async () => {
+      const { run } = fakeRun(holeColorModel);
+      const feather = 8;
+      const out = await runFill({ image, mask, options: { feather, grow } }, G, run, 2);
+      expect(out.canvas).toEqual({ width: 200, height: 150 });
+      expect(out.layers).toHaveLength(2);
+      // A constant from the documented behaviour (composite.ts): the hole grows by `grow`, then the
+      // alpha fades to 0 about `feather` px outside it; allow 3 px for the Gaussian's tail and rounding.
+      const band = dilateMask(mask, grow + feather + 3);
+      for (const layer of out.layers) {
+        const result = compositeLayer(image, layer);
+        const holeNotOpaque: number[] = [];
+        const changedOutsideLayer: number[] = [];
+        const outsideBand: number[] = [];
+        for (let y = 0; y < 150; y++) {
+          for (let x = 0; x < 200; x++) {
+            const i = y * 200 + x;
+            const a = alphaAt(layer, x, y);
+            if ((mask.data[i] ?? 0) > 0 && a !== 255) holeNotOpaque.push(i);
+            if (a === 0) {
+              for (let c = 0; c < 4; c++) if (result.data[i * 4 + c] !== image.data[i * 4 + c]) changedOutsideLayer.push(i);
+            } else if (band.data[i] !== 255) {
+              outsideBand.push(i); // only the hole and its soft edge are touched
+            }
           }
         }
+        expect(holeNotOpaque).toEqual([]);
+        expect(changedOutsideLayer).toEqual([]);
+        expect(outsideBand).toEqual([]);
       }
+    });
+  }
+
+  it('takes only mask values at or above the threshold as the hole (default 128)', async () => {
+    const m = createMask(200, 150);
+    for (let y = 20; y < 50; y++) for (let x = 20; x < 50; x++) m.data[y * 200 + x] = 100; // faint stroke
+    for (let y = 80; y < 110; y++) for (let x = 120; x < 150; x++) m.data[y * 200 + x] = 200;
+    const opts = { feather: 0, grow: 0 };
+    const byDefault = (await runFill({ image, mask: m, options: opts }, G, fakeRun(holeColorModel).run, 1)).layers[0]!;
+    expect(byDefault).toMatchObject({ x: 120, y: 80, width: 30, height: 30 });
+    const low = (await runFill({ image, mask: m, options: { ...opts, threshold: 100 } }, G, fakeRun(holeColorModel).run, 1)).layers[0]!;
+    expect(low).toMatchObject({ x: 20, y: 20, width: 130, height: 90 });
+    await expect(runFill({ image, mask: m, options: { ...opts, threshold: 201 } }, G, fakeRun(holeColorModel).run, 1))
+      .rejects.toMatchObject({ code: 'MASK_EMPTY' });
+  });
+
+  it('shrinks the hole by a negative grow, and says the mask vanished when nothing is left', async () => {
+    const m = rectMask(200, 150, { x: 60, y: 40, width: 40, height: 30 });
+    const { layers } = await runFill({ image, mask: m, options: { feather: 0, grow: -3 } }, G, fakeRun(holeColorModel).run, 1);
+    expect(layers[0]).toMatchObject({ x: 63, y: 43, width: 34, height: 24 });
+    expect(layers[0]!.data.every((v, i) => i % 4 !== 3 || v === 255)).toBe(true);
+    const small = rectMask(200, 150, { x: 60, y: 40, width: 8, height: 8 });
+    await expect(runFill({ image, mask: small, options: { grow: -4 } }, G, fakeRun(holeColorModel).run, 1))
+      .rejects.toMatchObject({ code: 'MASK_EMPTY', message: expect.stringMatching(/vanished after shrinking it by 4 px/) });
+  });
+
+  it('gives the model more surroundings for a larger contextPadding', async () => {
+    const big = patternImage(400, 400);
+    const m = rectMask(400, 400, { x: 170, y: 170, width: 60, height: 60 });
+    const fractions: number[] = [];
+    for (const contextPadding of [0.25, 1.5]) {
+      const { run, jobs } = fakeRun(holeColorModel);
+      await runFill({ image: big, mask: m, options: { grow: 0, feather: 2, contextPadding } }, G, run, 1);
+      fractions.push(jobs[0]!.holeFraction);
     }
+    // Hole 60 px: a crop of ~60 + 2·15 px (0.25) vs ~60 + 2·90 px (1.5) around it.
+    expect(fractions[0]).toBeGreaterThan(0.35);
+    expect(fractions[1]).toBeLessThan(0.1);
   });
 
   it('returns a layer that encloses the mask, inside the image, with RGB 0 where alpha is 0', async () => {
