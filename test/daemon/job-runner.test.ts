@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createJobRunner, variantsPerCall } from '../../daemon/job-runner.ts';
 import { REPO_ROOT } from '../../daemon/model-manifest.ts';
 import { ModelRunner } from '../../daemon/model-runner.ts';
@@ -58,6 +58,53 @@ describe('createJobRunner', () => {
         }
       }
     }
+  });
+
+  it('fills the hole of x with seeded N(0,1) noise, different per variant, and keeps x elsewhere', async () => {
+    const denoise = vi.spyOn(model, 'denoise');
+    const job = fillJob(2);
+    let conds: Float32Array[];
+    try {
+      await createJobRunner(model, settings([5, 6]), { previewIntervalMs: 0 }, new AbortController().signal)(job);
+      conds = denoise.mock.calls.map(([input]) => input.cond.data);
+    } finally {
+      denoise.mockRestore();
+    }
+    expect(conds).toHaveLength(4);
+    for (const c of conds) expect(c).toBe(conds[0]); // the same x at every step
+    const cond = conds[0]!;
+    const plane = 32 * 32;
+    const hole: number[][] = [[], []];
+    for (let v = 0; v < 2; v++) {
+      for (let c = 0; c < 3; c++) {
+        for (let p = 0; p < plane; p++) {
+          const i = (v * 3 + c) * plane + p;
+          if ((job.hole![p] ?? 0) > 0) hole[v]!.push(cond[i]!);
+          else expect(cond[i]).toBe(job.cond[i]);
+        }
+      }
+    }
+    for (const values of hole) {
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length;
+      expect(values.length).toBe(3 * 9 * 32);
+      expect(Math.abs(mean)).toBeLessThan(0.12);
+      expect(Math.abs(variance - 1)).toBeLessThan(0.15);
+    }
+    expect(hole[0]).not.toEqual(hole[1]);
+  });
+
+  it('sends previews at most every previewIntervalMs, and always the last step', async () => {
+    const steps: number[] = [];
+    await createJobRunner(model, { ...settings([1]), steps: 6 }, {
+      previewIntervalMs: 60_000, onPreview: (p) => steps.push(p.step),
+    }, new AbortController().signal)(fillJob(1));
+    expect(steps).toEqual([1, 6]);
+    const every: number[] = [];
+    await createJobRunner(model, { ...settings([1]), steps: 6 }, {
+      previewIntervalMs: 1e-9, onPreview: (p) => every.push(p.step),
+    }, new AbortController().signal)(fillJob(1));
+    expect(every).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('bounds the batch by pixels as well as by count', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { resizeRgba } from '../../../daemon/imaging.ts';
 import { chroma601, luma601 } from '../../../daemon/pixels.ts';
 import { runColorize } from '../../../daemon/tasks/colorize.ts';
 import type { ModelGeometry, RgbaImage } from '../../../daemon/tasks/types.ts';
@@ -72,6 +73,15 @@ describe('runColorize', () => {
     expect(job.width * job.height).toBeLessThanOrEqual(1.25 * 64 * 64);
     expect(job.width / job.height).toBeCloseTo(1.5, 0);
     const plane = job.width * job.height;
+    // x is the BT.601 luma of the image at the job's size (resizing and luma commute up to rounding).
+    const opaque = { ...image, data: image.data.map((v, i) => (i % 4 === 3 ? 255 : v)) }; // alpha is not luminance
+    const small = await resizeRgba(opaque, job.width, job.height);
+    let worst = 0;
+    for (let i = 0; i < plane; i++) {
+      const luma = luma601(small.data[i * 4] ?? 0, small.data[i * 4 + 1] ?? 0, small.data[i * 4 + 2] ?? 0);
+      worst = Math.max(worst, Math.abs(((job.cond[i] ?? 0) + 1) * 127.5 - luma));
+    }
+    expect(worst).toBeLessThanOrEqual(1.5);
     for (let i = 0; i < plane; i++) {
       expect(job.cond[i]).toBe(job.cond[plane + i]);
       expect(job.cond[i]).toBe(job.cond[2 * plane + i]);

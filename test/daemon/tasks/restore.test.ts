@@ -52,6 +52,32 @@ describe('runRestore', () => {
     expect(maxDiff(layer.data, image.data)).toBeLessThanOrEqual(1);
   });
 
+  it('gives each variant its own samples, tile by tile', async () => {
+    const image = greyImage(150, 100, 100);
+    // Variant v comes back 10·v levels brighter: a variant fed another's samples shows it.
+    const { run } = fakeRun((cond, v) => cond.map((x) => x + (10 * v) / 127.5));
+    const { layers } = await runRestore({ image }, G, run, 3);
+    for (let v = 0; v < 3; v++) {
+      let sum = 0;
+      for (let p = 0; p < 150 * 100; p++) sum += (layers[v]!.data[p * 4] ?? 0) - (image.data[p * 4] ?? 0);
+      expect(sum / (150 * 100)).toBeCloseTo(10 * v, 0);
+    }
+  });
+
+  it('uses the overlap option: more overlap, more tiles, the same seamless result', async () => {
+    const image = patternImage(300, 200);
+    const counts: number[] = [];
+    for (const overlap of [undefined, 0.5]) {
+      const { run, jobs } = fakeRun(identityModel);
+      const out = await runRestore({ image, ...(overlap === undefined ? {} : { options: { overlap } }) }, G, run, 1);
+      counts.push(jobs.length);
+      expect(maxDiff(out.layers[0]!.data, image.data)).toBeLessThanOrEqual(1);
+    }
+    const plan = (overlap: number) => planRestoreTiles(300, 200, G, overlap);
+    expect(counts).toEqual([plan(0.25), plan(0.5)].map((p) => p.xs.length * p.ys.length));
+    expect(counts[1]).toBeGreaterThan(counts[0]!);
+  });
+
   it('cross-fades tiles that disagree instead of cutting between them', async () => {
     const image = greyImage(200, 64, 60);
     // Each tile brightens by a different amount: the blend must move smoothly between them.
