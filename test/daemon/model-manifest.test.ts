@@ -73,12 +73,13 @@ describe('readManifest', () => {
     const folder = readManifest(join(MODELS_DIR, DEFAULT_MODEL));
     expect(folder.manifest.name).toBe(DEFAULT_MODEL);
     expect(folder.manifest.file_bytes).toBeLessThanOrEqual(40e6);
-    expect(folder.manifest.sampler).toBeDefined();
+    expect(folder.manifest.sampler).toMatchObject({ name: 'ddim', steps: 20 });
     await expect(verifyChecksum(folder)).resolves.toBeUndefined();
   });
 
   it('every model shipped under models/ has a valid manifest', () => {
     const folders = listModelFolders();
+    expect(folders.length).toBeGreaterThanOrEqual(2); // palette-small and palette-small-v2 at least
     for (const dir of folders) expect(() => readManifest(dir)).not.toThrow();
   });
 });

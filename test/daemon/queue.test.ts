@@ -97,6 +97,37 @@ describe('FairQueue', () => {
     expect(queue.size).toBe(0);
   });
 
+  it('republishes the positions behind a cancelled waiting job', async () => {
+    const queue = new FairQueue();
+    const log: string[] = [];
+    const jobs = ['A', 'B', 'C', 'D'].map((client) => controllableJob(client, 'j', log));
+    for (const j of jobs) queue.enqueue(j.job);
+    expect(queue.cancel('B', 'j')).toBe(true);
+    expect(jobs[1]!.positions).toEqual([1]); // a dropped job hears nothing more
+    expect(jobs[2]!.positions).toEqual([2, 1]);
+    expect(jobs[3]!.positions).toEqual([3, 2]);
+    for (const j of jobs) j.release();
+    await queue.whenIdle();
+    expect(log).toEqual(['A:j', 'C:j', 'D:j']);
+  });
+
+  it('republishes the positions behind a disconnected client’s jobs', async () => {
+    const queue = new FairQueue();
+    const log: string[] = [];
+    const a = controllableJob('A', '1', log);
+    const b1 = controllableJob('B', '1', log);
+    const b2 = controllableJob('B', '2', log);
+    const c = controllableJob('C', '1', log);
+    for (const j of [a, b1, b2, c]) queue.enqueue(j.job);
+    expect(c.positions).toEqual([2]); // after A's running job and B's first (round-robin)
+    queue.cancelClient('B');
+    expect(b1.wasDropped() && b2.wasDropped()).toBe(true);
+    expect(c.positions).toEqual([2, 1]);
+    for (const j of [a, c]) j.release();
+    await queue.whenIdle();
+    expect(log).toEqual(['A:1', 'C:1']);
+  });
+
   it('keeps going after a job throws', async () => {
     const queue = new FairQueue();
     const ran: string[] = [];

@@ -5,6 +5,7 @@ import {
   decodeFrame,
   decodeServerMessage,
   encodeMessage,
+  scanFrame,
   frameBytes,
 } from '../../shared/codec.ts';
 import {
@@ -218,6 +219,19 @@ describe('frames the codec rejects', () => {
   ];
   it.each(cases)('%s', (_name, frame, code) => {
     expect(codeOf(() => decodeFrame(frame))).toBe(code);
+  });
+
+  // The first pass alone must refuse these: msgpackr would catch some later, which would hide a hole.
+  it.each(cases.filter((c): c is [string, Uint8Array, ProtocolErrorCode] => c[1] instanceof Uint8Array))(
+    'scanFrame itself rejects %s', (_name, frame, code) => {
+      expect(codeOf(() => scanFrame(frame))).toBe(code);
+    });
+
+  it('scanFrame refuses msgpack extensions as such, not by tripping over their payload later', () => {
+    const fixext1 = Uint8Array.from([0x81, 0xa1, 0x61, 0xd4, 0x01, 0x00]); // { a: ext(1, [0]) }
+    expect(() => scanFrame(fixext1)).toThrow(/extension types are not part of the protocol/);
+    const ext8 = Uint8Array.from([0x81, 0xa1, 0x61, 0xc7, 0x02, 0x05, 0xc0, 0xc0]); // { a: ext8(5, 2 bytes) }
+    expect(() => scanFrame(ext8)).toThrow(/extension types are not part of the protocol/);
   });
 
   it('rejects frames over maxPayloadBytes with PAYLOAD_TOO_LARGE', () => {
