@@ -29,6 +29,25 @@ const result = (id: string, variant: number, seed: number): PanelAction => ({
   message: { type: 'result', id, variant, seed, layer: { x: 5, y: 6, image: PNG }, canvas: { width: 10, height: 10 } },
 });
 
+describe('started', () => {
+  it('updates the strip to the number of variants the daemon will send', () => {
+    const state = run([
+      ...sent('r1', 2),
+      { type: 'daemon/event', at: 150, message: { type: 'started', id: 'r1', model: 'm', sampler: 'ddim', steps: 20, seeds: [4, 5, 6], variants: 3 } },
+    ]);
+    expect(state.strip?.expected).toBe(3);
+    expect(state.job).toMatchObject({ phase: 'running', seeds: [4, 5, 6], model: 'm', sampler: 'ddim', steps: 20, variants: 3, queuePosition: null });
+  });
+
+  it('leaves the strip alone for another request', () => {
+    const state = run([
+      ...sent('r1', 2),
+      { type: 'daemon/event', at: 150, message: { type: 'started', id: 'other', model: 'm', sampler: 'ddim', steps: 20, seeds: [4, 5, 6], variants: 3 } },
+    ]);
+    expect(state.strip?.expected).toBe(2);
+  });
+});
+
 describe('connection transitions', () => {
   it('goes connecting → connected → reconnecting → offline → connected', () => {
     let state = initialState(URL);
@@ -44,6 +63,20 @@ describe('connection transitions', () => {
     expect(state.connection.kind === 'offline' && state.connection.message).toMatch(/npm start.*palette serve/);
     state = reduce(state, { type: 'connection/connected', url: URL, welcome: WELCOME });
     expect(state.connection.kind).toBe('connected');
+  });
+
+  it('connection/connecting starts over at the new address, from any state', () => {
+    const other = 'ws://10.0.0.2:7860/';
+    const offline = run([{ type: 'connection/offline', url: URL, reason: 'unreachable', attempt: 5, nextRetryAt: 9000, at: 1000 }]);
+    expect(reduce(offline, { type: 'connection/connecting', url: other }).connection).toEqual({ kind: 'connecting', url: other });
+    const connected = run([{ type: 'connection/connected', url: URL, welcome: WELCOME }]);
+    expect(reduce(connected, { type: 'connection/connecting', url: other }).connection).toEqual({ kind: 'connecting', url: other });
+  });
+
+  it('says the versions differ when the daemon speaks another protocol', () => {
+    const state = run([{ type: 'connection/offline', url: URL, reason: 'version-mismatch', attempt: 1, nextRetryAt: 2000, at: 1000 }]);
+    expect(state.connection.kind === 'offline' && state.connection.message)
+      .toBe(`The daemon at ${URL} speaks another protocol version. Update the plugin and the daemon to the same Palette version.`);
   });
 
   it('clamps variant counts to the daemon limits on welcome', () => {

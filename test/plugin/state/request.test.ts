@@ -48,6 +48,10 @@ describe('buildGenerateRequest', () => {
       fill: { feather: 12, grow: -2 },
       preview: { intervalMs: 250, maxSize: 256, format: 'jpeg' },
     });
+    // The bytes sent are the layer's and the selection's, not just buffers of the right size.
+    const image = prepared.request.image;
+    expect(image.format === 'rgba8' && Array.from(image.data)).toEqual(Array.from(layer.data));
+    expect(Array.from(prepared.request.mask!.data)).toEqual(Array.from(selection().data));
     expect(prepared.request.model).toBeUndefined(); // the daemon's default can fill
     expect(prepared.request.sampler).toBeUndefined(); // the model's default sampler
     expect(prepared.canvasOffset).toEqual({ x: 0, y: 0 });
@@ -55,6 +59,12 @@ describe('buildGenerateRequest', () => {
 
     settings = applySettingsPatch(settings, 'fill', { seed: { locked: false } });
     expect(buildGenerateRequest('fill', settings, { layer, selection: selection() }, WELCOME).request.seeds).toBeUndefined();
+  });
+
+  it('fill with a selection of another size than the layer is an error naming both sizes', () => {
+    const wrong = { width: W + 1, height: H, data: new Uint8Array((W + 1) * H).fill(255) };
+    expect(() => buildGenerateRequest('fill', defaultSettings(), { layer, selection: wrong }, WELCOME))
+      .toThrow(`The selection is ${W + 1}×${H} but the layer is ${W}×${H}.`);
   });
 
   it('fill without a selection (or an empty one) asks for a selection', () => {

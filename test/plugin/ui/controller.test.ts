@@ -79,6 +79,10 @@ describe('PanelController', () => {
     const running = controller.generate();
     const message = await daemon.latest.nextGenerate();
     expect(message.request).toMatchObject({ task: 'fill', variants: 2, seeds: [42, 43], mask: { format: 'gray8', width: W, height: H } });
+    // The pixels sent are the active layer's and the selection's.
+    const sentImage = message.request.image;
+    expect(sentImage.format === 'rgba8' && Array.from(sentImage.data)).toEqual(new Array(W * H * 4).fill(128));
+    expect(Array.from(message.request.mask!.data)).toEqual(Array.from(mask));
     answer(daemon.latest, message, () => ({ x: 2, y: 1, w: 4, h: 3, cw: W, ch: H }));
     await running;
     expect(store.getState().strip?.results.map((r) => r.seed)).toEqual([42, 43]);
