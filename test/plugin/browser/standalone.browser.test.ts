@@ -41,6 +41,14 @@ async function writePhoto(dir: string, name: string, width: number, height: numb
   return { path, rgba };
 }
 
+// Where the browser suite must run (CI, or PALETTE_REQUIRE_BROWSER=1), a missing prerequisite is a
+// failure, not a silent skip.
+const browserRequired = Boolean(process.env['CI'] || process.env['PALETTE_REQUIRE_BROWSER']);
+it.runIf(browserRequired)('has Chromium and the build script where the browser suite is required', () => {
+  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: install chromium`).toBe(true);
+  expect(existsSync(BUILD_SCRIPT), `${BUILD_SCRIPT} is missing`).toBe(true);
+});
+
 describe.skipIf(!existsSync(CHROMIUM) || !existsSync(BUILD_SCRIPT))('standalone editor in Chromium', () => {
   let tmp: string;
   let registry: ModelRegistry;
@@ -199,7 +207,9 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(BUILD_SCRIPT))('standalone 
     const colour = await layerPixels(1);
     const chroma = Array.from({ length: W * H }, (_, i) => Math.max(colour[i * 4]!, colour[i * 4 + 1]!, colour[i * 4 + 2]!)
       - Math.min(colour[i * 4]!, colour[i * 4 + 1]!, colour[i * 4 + 2]!));
-    expect(chroma.some((c) => c > 0)).toBe(true);
+    // The tiny model gives > 97 % of the pixels a chroma above 16 (measured, 5 seeds): half above 8 is
+    // a colourised image, not one stray pixel.
+    expect(chroma.filter((c) => c > 8).length).toBeGreaterThan(0.5 * W * H);
     await shot('05-colorize');
   }, 180_000);
 
