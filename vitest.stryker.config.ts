@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The tests Stryker runs against mutants (stryker.config.json): those that exercise the mutated modules
+ * (daemon/sampling, daemon/tasks, daemon/queue.ts, daemon/session.ts, shared/validate.ts). The plugin
+ * build and UI tests never reach them and would only slow every mutant down.
+ */
+export default defineConfig({
+  test: {
+    include: [
+      'test/daemon/sampling/**/*.test.ts',
+      'test/daemon/tasks/**/*.test.ts',
+      'test/daemon/queue.test.ts',
+      'test/daemon/session.test.ts',
+      'test/daemon/server.test.ts',
+      'test/daemon/job-runner.test.ts',
+      'test/shared/validate.test.ts',
+      'test/shared/codec.test.ts',
+    ],
+    pool: 'forks',
+    testTimeout: 60_000,
+  },
+});
