@@ -367,3 +367,36 @@ describe('relations between the samplers', () => {
     expect(isSamplerName('euler')).toBe(false);
   });
 });
+
+describe('sampler input checks', () => {
+  const shape: BatchShape = { batch: 1, height: 2, width: 2 };
+  const size = 3 * 4;
+  const base = () => ({
+    denoise: (async () => new Float32Array(size)) as Denoise,
+    shape,
+    gammas: Float64Array.from([0.1, 0.5, 0.9]),
+    noise: ((out: Float32Array) => out.fill(0.5)) as NoiseSource,
+  });
+  const refuses = async (patch: object, message: RegExp) => {
+    for (const name of SAMPLER_NAMES) {
+      await expect(SAMPLERS[name]({ ...base(), ...patch }), name).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(message) });
+    }
+  };
+
+  it('refuses a shape that is not positive integers', async () => {
+    for (const bad of [{ ...shape, batch: 0 }, { ...shape, height: 1.5 }, { ...shape, width: -2 }]) await refuses({ shape: bad }, /must be positive integers/);
+  });
+
+  it('refuses γ outside (0, 1) and η outside [0, 1]', async () => {
+    await refuses({ gammas: Float64Array.from([0, 0.5]) }, /γ must lie in \(0, 1\)/);
+    await refuses({ gammas: Float64Array.from([0.5, 1]) }, /γ must lie in \(0, 1\)/);
+    await refuses({ eta: 1.5 }, /η must lie in \[0, 1\]/);
+    await refuses({ eta: -0.1 }, /η must lie in \[0, 1\]/);
+    await expect(SAMPLERS.ddim({ ...base(), eta: 1 })).resolves.toHaveLength(size);
+  });
+
+  it('refuses known values of the wrong length', async () => {
+    await refuses({ known: { values: new Float32Array(size - 1), mask: new Float32Array(4) } }, /known.values has 11 values, expected 12/);
+  });
+
+});
