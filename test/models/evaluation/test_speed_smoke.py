@@ -2,6 +2,7 @@
 daemon against PyTorch eager, first preview, npm run bench and peak memory on a small "big" image."""
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,5 +69,7 @@ def test_speed_comparison_smoke(tiny_export: tuple[Path, Path], tmp_path: Path) 
     assert "per-step overhead of the loop" in s["daemon_bench"]
     report = (run / "speed.md").read_text()
     assert "Daemon / PyTorch" in report
+    if os.environ.get("CI") or os.environ.get("PALETTE_REQUIRE_GNU_TIME"):
+        assert Path(GNU_TIME).exists(), f"peak memory needs GNU time at {GNU_TIME} (apt-get install time)"
     if Path(GNU_TIME).exists():
         assert s["peak_memory"]["big"]["max_rss_mib"] > 20 and "Maximum resident set size" in report

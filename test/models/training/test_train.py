@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 import torch.multiprocessing as mp
 
@@ -24,12 +25,12 @@ def test_loss_clearly_decreases_when_overfitting_a_few_images(tmp_path: Path) ->
     assert last < 0.6 * first, (first, last)
 
 
-def test_resume_is_bit_exact(tmp_path: Path) -> None:
-    photos = synthetic_photos(tmp_path / "photos", 4)
-    straight = load_checkpoint(train(tiny_config(photos, tmp_path / "a", steps=6)))
-    train(tiny_config(photos, tmp_path / "b", steps=3))  # stops with a checkpoint at step 3
-    resumed = load_checkpoint(train(tiny_config(photos, tmp_path / "b", steps=6)))
-    assert resumed["step"] == straight["step"] == 6
+def _logged_steps(run: Path) -> list[int]:
+    return [json.loads(line)["step"] for line in (run / "loss.jsonl").read_text().splitlines()]
+
+
+def _assert_same_state(straight: dict, resumed: dict) -> None:
+    assert resumed["step"] == straight["step"]
     for key in ("model", "ema"):
         for name, tensor in straight[key].items():
             assert torch.equal(tensor, resumed[key][name]), f"{key}.{name} differs after resume"
@@ -39,6 +40,49 @@ def test_resume_is_bit_exact(tmp_path: Path) -> None:
             assert torch.equal(opt_a[idx][k], opt_b[idx][k])
 
 
+def test_resume_is_bit_exact(tmp_path: Path) -> None:
+    photos = synthetic_photos(tmp_path / "photos", 4)
+    straight = load_checkpoint(train(tiny_config(photos, tmp_path / "a", steps=6)))
+    train(tiny_config(photos, tmp_path / "b", steps=3))  # stops with a checkpoint at step 3
+    assert _logged_steps(tmp_path / "b") == [1, 2, 3]
+    resumed = load_checkpoint(train(tiny_config(photos, tmp_path / "b", steps=6)))
+    # The second call continued from step 3 (it appended only 4–6), it did not start over.
+    assert _logged_steps(tmp_path / "b") == [1, 2, 3, 4, 5, 6]
+    assert resumed["step"] == straight["step"] == 6
+    _assert_same_state(straight, resumed)
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_resume_from_a_mid_run_checkpoint_with_a_worker_is_bit_exact(tmp_path: Path) -> None:
+    """Killed at step 3 with the last checkpoint at step 2 (ckpt_every=2), then resumed with a DataLoader
+    worker: the run redoes step 3 and ends where an uninterrupted in-process run does."""
+    photos = synthetic_photos(tmp_path / "photos", 4)
+    straight = load_checkpoint(train(tiny_config(photos, tmp_path / "a", steps=6, ckpt_every=2)))
+    calls = []
+
+    def kill_after_step_3() -> bool:
+        calls.append(1)
+        if len(calls) == 3:
+            raise _Killed
+        return False
+
+    with pytest.raises(_Killed):
+        train(tiny_config(photos, tmp_path / "b", steps=6, ckpt_every=2), should_stop=kill_after_step_3)
+    assert load_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")["step"] == 2
+    resumed = load_checkpoint(train(tiny_config(photos, tmp_path / "b", steps=6, ckpt_every=2, num_workers=1)))
+    assert _logged_steps(tmp_path / "b") == [1, 2, 3, 4, 5, 6]  # killed before logging 3; redone from 2
+    _assert_same_state(straight, resumed)
+
+
+def test_max_minutes_stops_the_run_with_a_checkpoint(tmp_path: Path) -> None:
+    photos = synthetic_photos(tmp_path / "photos", 2)
+    ckpt = load_checkpoint(train(tiny_config(photos, tmp_path / "run", steps=1000, max_minutes=1e-9)))
+    assert ckpt["step"] == 1 and _logged_steps(tmp_path / "run") == [1]
+
+
 def _ddp_worker(rank: int, world: int, port: int, photos: str, out: str, results: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
                       LOCAL_RANK=str(rank))
@@ -46,15 +90,24 @@ def _ddp_worker(rank: int, world: int, port: int, photos: str, out: str, results
     from palette_training import train as train_module
 
     captured = {}
-    real_update = train_module.update_ema
+    real_update, real_batches = train_module.update_ema, train_module.batches
 
     def spy(ema, model, decay):  # keep the final weights of every rank to compare them
         real_update(ema, model, decay)
         captured["params"] = torch.cat([p.detach().flatten() for p in model.parameters()])
 
+    def spy_batches(*args, **kwargs):  # keep every rank's first batch
+        it = real_batches(*args, **kwargs)
+        first = next(it)
+        captured["first_y"] = first["y"].clone()
+        yield first
+        yield from it
+
     train_module.update_ema = spy
+    train_module.batches = spy_batches
     train_module.train(tiny_config(Path(photos), Path(out), steps=2))
     torch.save(captured["params"], Path(results) / f"rank{rank}.pt")
+    torch.save(captured["first_y"], Path(results) / f"rank{rank}-y.pt")
 
 
 def test_ddp_step_with_two_cpu_processes_on_gloo(tmp_path: Path) -> None:
@@ -66,6 +119,8 @@ def test_ddp_step_with_two_cpu_processes_on_gloo(tmp_path: Path) -> None:
     ckpt = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
     assert ckpt["step"] == 2 and ckpt["samples_seen"] == 2 * 4 * 2
     # Each rank saw different examples; DDP's gradient all-reduce keeps their weights identical.
+    y0, y1 = torch.load(tmp_path / "rank0-y.pt"), torch.load(tmp_path / "rank1-y.pt")
+    assert y0.shape == y1.shape and not torch.equal(y0, y1), "both ranks trained on the same batch"
     assert torch.equal(torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt"))
 
 
