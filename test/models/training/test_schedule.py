@@ -1,0 +1,126 @@
+"""The optimisation schedule: warm-up, cosine decay, the EMA ramp, gradient clipping, bf16 autocast."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from palette_training import train as train_module
+from palette_training.config import TrainConfig
+from palette_training.train import autocast_context, ema_decay, learning_rate, train, update_ema
+
+from training_helpers import synthetic_photos, tiny_config
+
+
+def _cfg(**kw: object) -> TrainConfig:
+    values: dict = dict(lr=1e-3, warmup_steps=10, steps=100, lr_decay_start=0, lr_final=1e-5, ema_decay=0.9999)
+    values.update(kw)
+    return TrainConfig(**values)
+
+
+def test_learning_rate_warms_up_linearly_then_stays_constant() -> None:
+    cfg = _cfg()
+    assert learning_rate(cfg, 0) == pytest.approx(1e-4)
+    assert learning_rate(cfg, 4) == pytest.approx(5e-4)
+    assert learning_rate(cfg, 9) == pytest.approx(1e-3)
+    assert learning_rate(cfg, 99) == learning_rate(cfg, 50) == pytest.approx(1e-3)
+    assert learning_rate(cfg, 20, warmup_start=20) == pytest.approx(1e-4)  # --init-from re-warms from its step
+
+
+def test_cosine_decay_goes_from_lr_to_lr_final_between_its_start_and_the_last_step() -> None:
+    cfg = _cfg(lr_decay_start=50)
+    assert learning_rate(cfg, 49) == pytest.approx(1e-3)
+    assert learning_rate(cfg, 50) == pytest.approx(1e-3)
+    assert learning_rate(cfg, 75) == pytest.approx((1e-3 + 1e-5) / 2)
+    assert learning_rate(cfg, 60) == pytest.approx(1e-5 + (1e-3 - 1e-5) * 0.5 * (1 + math.cos(math.pi * 0.2)))
+    assert learning_rate(cfg, 100) == pytest.approx(1e-5)
+    rates = [learning_rate(cfg, s) for s in range(50, 101)]
+    assert all(a > b for a, b in zip(rates, rates[1:], strict=False))
+
+
+def test_ema_decay_ramps_up_then_holds_the_configured_value() -> None:
+    cfg = _cfg(ema_decay=0.999)
+    assert ema_decay(cfg, 0) == pytest.approx(0.1)
+    assert ema_decay(cfg, 10) == pytest.approx(11 / 20)
+    assert ema_decay(cfg, 990) == pytest.approx(991 / 1000)
+    assert ema_decay(cfg, 10**6) == 0.999
+    ramp = [ema_decay(cfg, s) for s in range(0, 2000)]
+    assert all(a <= b for a, b in zip(ramp, ramp[1:], strict=False))
+
+
+def test_update_ema_moves_each_weight_by_one_minus_decay_and_copies_buffers() -> None:
+    model, ema = torch.nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    with torch.no_grad():
+        model.weight.fill_(2.0)
+        ema.weight.fill_(1.0)
+        model.running_mean.fill_(5.0)
+    update_ema(ema, model, 0.75)
+    assert torch.allclose(ema.weight, torch.full((3,), 1.25))
+    assert torch.equal(ema.running_mean, model.running_mean)
+
+
+def _grad_norms(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    norms: list[float] = []
+    real_step = torch.optim.AdamW.step
+
+    def step(self, *args, **kwargs):  # the norm the optimiser is handed, after any clipping
+        grads = [p.grad.flatten() for g in self.param_groups for p in g["params"] if p.grad is not None]
+        norms.append(float(torch.cat(grads).norm()))
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", step)
+    return norms
+
+
+def test_gradient_clipping_bounds_the_gradient_norm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    photos = synthetic_photos(tmp_path / "photos", 2)
+    norms = _grad_norms(monkeypatch)
+    train(tiny_config(photos, tmp_path / "free", steps=2, grad_clip=0.0))
+    assert min(norms) > 0.01  # unclipped, the gradients are larger than the bound below
+    norms.clear()
+    train(tiny_config(photos, tmp_path / "clipped", steps=2, grad_clip=0.01))
+    assert len(norms) == 2 and max(norms) <= 0.01 * (1 + 1e-4)
+
+
+def test_cpu_autocast_runs_convolutions_in_bf16_and_the_training_loss_in_fp32(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conv = torch.nn.Conv2d(3, 4, 3)
+    with autocast_context(torch.device("cpu"), True):
+        assert conv(torch.randn(1, 3, 8, 8)).dtype == torch.bfloat16
+    with autocast_context(torch.device("cpu"), False):
+        assert conv(torch.randn(1, 3, 8, 8)).dtype == torch.float32
+    seen: list[tuple[torch.dtype, torch.dtype]] = []
+    real_loss = train_module.eps_loss_per_sample
+
+    def spy(eps_pred, *args, **kwargs):
+        out = real_loss(eps_pred, *args, **kwargs)
+        seen.append((eps_pred.dtype, out.dtype))
+        return out
+
+    monkeypatch.setattr(train_module, "eps_loss_per_sample", spy)
+    ckpt = torch.load(train(tiny_config(synthetic_photos(tmp_path / "photos", 2), tmp_path / "run", steps=1,
+                                        bf16=True)), weights_only=False)
+    assert seen == [(torch.bfloat16, torch.float32)]
+    assert ckpt["precision"] == "bf16 autocast"
+    assert all(t.dtype == torch.float32 for t in ckpt["model"].values() if t.is_floating_point())
+
+
+def test_bf16_autocast_training_follows_fp32(tmp_path: Path) -> None:
+    """Same init, same batches, 30 steps: the loss curves agree (last 10 steps' mean within 10%, correlated)."""
+    photos = synthetic_photos(tmp_path / "photos", 3)
+    curves = {}
+    for bf16 in (False, True):
+        run = tmp_path / f"bf16-{bf16}"
+        train(tiny_config(photos, run, steps=30, batch_size=8, lr=2e-3, warmup_steps=5, bf16=bf16))
+        curves[bf16] = np.array([json.loads(x)["loss"] for x in (run / "loss.jsonl").read_text().splitlines()])
+    fp32, bf16_curve = curves[False], curves[True]
+    assert len(fp32) == len(bf16_curve) == 30
+    assert not np.array_equal(fp32, bf16_curve)  # the bf16 run really ran in another precision
+    assert abs(bf16_curve[-10:].mean() - fp32[-10:].mean()) < 0.1 * fp32[-10:].mean()
+    assert np.corrcoef(fp32, bf16_curve)[0, 1] > 0.9
+
