@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -142,7 +143,7 @@ def prepare_run_dir(run: Path, weights: Path) -> str:
 def record_stint(stints: Path, stint: dict) -> None:
     """stints.jsonl, one line per stint; the running stint's line is rewritten at every pack."""
     lines = [json.loads(line) for line in stints.read_text().splitlines() if line.strip()] if stints.exists() else []
-    lines = [line for line in lines if line.get("started") != stint["started"]] + [stint]
+    lines = [line for line in lines if line.get("stint", line.get("started")) != stint["stint"]] + [stint]
     tmp = stints.with_suffix(".tmp")
     tmp.write_text("".join(json.dumps(line) + "\n" for line in lines))
     os.replace(tmp, stints)
@@ -157,7 +158,8 @@ def run_stint(weights: Path, run: Path, data: Path, minutes: float, pack_minutes
     how = prepare_run_dir(run, weights)
     cfg = stint_config(weights, run, data, minutes, overrides or {})
     start = torch.load(weights, map_location="cpu", weights_only=False)
-    stint = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "from_step": start["step"],
+    stint = {"stint": uuid.uuid4().hex[:12], "started": datetime.now(UTC).isoformat(timespec="seconds"),
+             "from_step": start["step"],
              "from_samples": start["samples_seen"], "until_step": start["step"], "samples_seen": start["samples_seen"],
              "samples_added": 0, "wall_s": 0.0,
              "hardware": f"{platform.node()}: {cfg.threads or torch.get_num_threads()} threads",
