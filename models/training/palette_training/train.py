@@ -123,6 +123,25 @@ def autocast_context(device: torch.device, bf16: bool):
     return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
 
 
+def optimise(net: torch.nn.Module, model: PaletteUNet, ema: torch.nn.Module, optimizer: torch.optim.Optimizer,
+             cond: torch.Tensor, y_t: torch.Tensor, gamma: torch.Tensor, noise: torch.Tensor, hole: torch.Tensor,
+             cfg: TrainConfig, step: int, warmup_start: int, autocast) -> torch.Tensor:
+    """One optimisation step on a noised batch: forward under autocast, the loss in fp32, backward,
+    clipping, AdamW at this step's rate, EMA. Returns the per-sample losses (train-bench times this)."""
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate(cfg, step, warmup_start)
+    with autocast:
+        eps_pred = net(cond, y_t, gamma)
+    per_sample = eps_loss_per_sample(eps_pred, noise, hole, cfg.loss, gamma if model.cfg.prediction == "v" else None)
+    optimizer.zero_grad(set_to_none=True)
+    per_sample.mean().backward()
+    if cfg.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    optimizer.step()
+    update_ema(ema, model, ema_decay(cfg, step))
+    return per_sample
+
+
 def train(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None,
           on_checkpoint: Callable[[Path, dict], None] | None = None) -> Path:
     """Train until cfg.steps, cfg.max_minutes or should_stop() (checked after every step: a signal
@@ -221,19 +240,8 @@ def train(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None,
             cond = cond.contiguous(memory_format=torch.channels_last)
             y_t = y_t.contiguous(memory_format=torch.channels_last)
 
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(cfg, step, warmup_start)
-        with autocast:
-            eps_pred = net(cond, y_t, gamma)
-        per_sample = eps_loss_per_sample(eps_pred, noise, hole, cfg.loss,
-                                         gamma if model.cfg.prediction == "v" else None)
-        loss = per_sample.mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        update_ema(ema, model, ema_decay(cfg, step))
+        per_sample = optimise(net, model, ema, optimizer, cond, y_t, gamma, noise, hole, cfg, step, warmup_start,
+                              autocast)
 
         step += 1
         samples_seen += y0.shape[0] * d.world

@@ -23,8 +23,8 @@ import torch
 
 from .config import PRESETS, TrainConfig
 from .data import PhotoSet, ScaleBuckets, TaskExamples, batches
-from .diffusion import TrainingSchedule, eps_loss_per_sample, noisy_target, sample_gamma
-from .train import autocast_context, ema_decay, update_ema
+from .diffusion import TrainingSchedule, noisy_target, sample_gamma
+from .train import autocast_context, optimise
 from .unet import PaletteUNet
 
 
@@ -37,22 +37,19 @@ def make_trainer(preset: str, prediction: str, seed: int = 0):
     return model, ema, optimizer
 
 
+BENCH_CFG = TrainConfig(lr=1e-4, warmup_steps=1)  # constant rate: the bench times steps, not a schedule
+
+
 def train_step(model, ema, optimizer, batch: dict, step: int, bf16: bool, gammas: torch.Tensor) -> float:
-    """One step of the training loop (train.py), returning the loss."""
+    """One step of the training loop (train.optimise, the loop's own), returning the loss."""
     torch.manual_seed(step)
     y0, cond, hole = batch["y"], batch["cond"], batch["hole"]
     gamma = sample_gamma(gammas, y0.shape[0])
     noise = torch.randn(y0.shape)
     y_t = noisy_target(y0, gamma, noise, known=1 - hole)
-    with autocast_context(torch.device("cpu"), bf16):
-        eps_pred = model(cond, y_t, gamma)
-    loss = eps_loss_per_sample(eps_pred, noise, hole, "l2", gamma if model.cfg.prediction == "v" else None).mean()
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    optimizer.step()
-    update_ema(ema, model, ema_decay(TrainConfig(), step))
-    return loss.item()
+    per_sample = optimise(model, model, ema, optimizer, cond, y_t, gamma, noise, hole, BENCH_CFG, step, 0,
+                          autocast_context(torch.device("cpu"), bf16))
+    return per_sample.mean().item()
 
 
 def time_steps(preset: str, batch: dict, steps: int, bf16: bool, gammas: torch.Tensor) -> float:
