@@ -149,6 +149,31 @@ def record_stint(stints: Path, stint: dict) -> None:
     os.replace(tmp, stints)
 
 
+def loss_windows(loss_log: Path, after_step: int, until_step: int | None = None,
+                 every: int = 100) -> list[list[float]]:
+    """The stint's training loss, compact enough for the committed log (the run folder is not kept):
+    one [last step, samples seen, mean loss] per `every` steps in (after_step, until_step]. A model card's loss
+    curve across stints and machines is drawn from these."""
+    if not loss_log.exists():
+        return []
+    rows = []
+    for line in loss_log.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:  # a line cut off by a hard stop
+            continue
+        if after_step < row.get("step", 0) <= (until_step or row["step"]) and "loss" in row:
+            rows.append(row)
+    windows, bucket = [], []
+    for row in sorted(rows, key=lambda r: r["step"]):
+        bucket.append(row)
+        if bucket[-1]["step"] - after_step >= every * (len(windows) + 1):
+            windows.append([bucket[-1]["step"], bucket[-1]["samples_seen"],
+                            round(sum(r["loss"] for r in bucket) / len(bucket), 5)])
+            bucket = []
+    return windows
+
+
 def run_stint(weights: Path, run: Path, data: Path, minutes: float, pack_minutes: float, nice: int | None,
               overrides: dict | None = None) -> dict:
     from .train import train
@@ -180,7 +205,8 @@ def run_stint(weights: Path, run: Path, data: Path, minutes: float, pack_minutes
         pack_weights(path, weights)
         stint.update(until_step=state["step"], samples_seen=state["samples_seen"],
                      samples_added=state["samples_seen"] - stint["from_samples"],
-                     wall_s=round(time.monotonic() - began, 1), hardware=state.get("hardware", stint["hardware"]))
+                     wall_s=round(time.monotonic() - began, 1), hardware=state.get("hardware", stint["hardware"]),
+                     loss=loss_windows(run / "loss.jsonl", stint["from_step"], state["step"]))
         record_stint(stints, stint)
         last_pack[0] = time.monotonic()
 
@@ -216,10 +242,15 @@ def stop_stint(run: Path, timeout_s: float) -> bool:
     return False
 
 
-def commit(weights: Path) -> None:
-    """git commit the packed file and the stint log (the repository's own checkpoint, overwritten in place)."""
+def commit(weights: Path, run: Path) -> None:
+    """git commit the packed file and the stint log (the repository's own checkpoint, overwritten in place).
+    A last stint line without its loss windows (written by an older stint) gets them from the run's log."""
     stints = weights.with_name("stints.jsonl")
     last = json.loads(stints.read_text().splitlines()[-1]) if stints.exists() else {}
+    if last and not last.get("loss") and "stint" in last:
+        last["loss"] = loss_windows(run / "loss.jsonl", last["from_step"], last["until_step"])
+        if last["loss"]:
+            record_stint(stints, last)
     message = (f"Background training: step {last.get('from_step')} → {last.get('until_step')} "
                f"(+{last.get('samples_added', 0):,} samples, {last.get('samples_seen', 0):,} in all)")
     repo = weights.parent
@@ -251,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.stop and not stop_stint(args.run, timeout_s=600):
             return 1
         if args.commit:
-            commit(args.weights)
+            commit(args.weights, args.run)
         return 0
     fields = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
     overrides: dict = {}

@@ -136,3 +136,30 @@ def test_set_overrides_are_typed(committed, tmp_path, monkeypatch) -> None:
     assert background.main(["--weights", str(weights), "--run", str(tmp_path / "r"), "--set", "steps=9",
                             "--set", "bf16=false", "--set", "scales=64:1", "--set", "lr=0.5"]) == 0
     assert seen["overrides"] == {"steps": 9, "bf16": False, "scales": "64:1", "lr": 0.5}
+
+
+def test_loss_windows_average_each_hundred_steps_of_the_stint_only(tmp_path) -> None:
+    log = tmp_path / "loss.jsonl"
+    rows = [{"step": s, "loss": float(s), "samples_seen": 16 * s} for s in range(20, 420, 20)]
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"step": 4')  # a line cut by a hard stop
+    windows = background.loss_windows(log, after_step=100, until_step=340)
+    # steps 120..200 → one window, 220..300 → the next; 320, 340 are an unfinished window; >340 is not this stint's
+    assert windows == [[200, 3200, 160.0], [300, 4800, 260.0]]
+    assert background.loss_windows(tmp_path / "missing.jsonl", 0) == []
+
+
+def test_commit_fills_in_the_loss_of_a_stint_line_written_without_it(tmp_path, monkeypatch) -> None:
+    run, weights = tmp_path / "run", tmp_path / "checkpoints" / "latest.pt"
+    run.mkdir()
+    weights.parent.mkdir()
+    weights.write_bytes(b"packed")
+    (run / "loss.jsonl").write_text("".join(json.dumps({"step": s, "loss": 1.0, "samples_seen": s})
+                                            + "\n" for s in range(1, 301)))
+    line = {"stint": "abc", "from_step": 0, "until_step": 250, "samples_added": 250, "samples_seen": 250}
+    (weights.parent / "stints.jsonl").write_text(json.dumps(line) + "\n")
+    calls = []
+    monkeypatch.setattr(background.subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    background.commit(weights, run)
+    written = json.loads((weights.parent / "stints.jsonl").read_text())
+    assert written["loss"] == [[100, 100, 1.0], [200, 200, 1.0]]
+    assert calls[-1][:2] == ["git", "commit"] and "+250 samples" in calls[-1][3]
