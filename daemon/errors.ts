@@ -14,7 +14,8 @@ export type DaemonErrorCode =
   | 'IMAGE_ENCODE_FAILED'
   | 'MASK_SIZE_MISMATCH'
   | 'MASK_EMPTY'
-  | 'TASK_NOT_SUPPORTED';
+  | 'TASK_NOT_SUPPORTED'
+  | 'QUEUE_FULL';
 
 export class DaemonError extends Error {
   readonly code: DaemonErrorCode;

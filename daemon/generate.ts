@@ -13,6 +13,8 @@ import { decodeImage, decodeMask, encodePng, encodePreview } from './imaging.ts'
 import { createJobRunner, type JobPreview, type JobProgress } from './job-runner.ts';
 import type { PaletteTask } from './model-manifest.ts';
 import type { InstalledModel, ModelRegistry } from './model-registry.ts';
+import type { Denoiser } from './model-runner.ts';
+import type { ModelCalls } from './model-scheduler.ts';
 import { runColorize } from './tasks/colorize.ts';
 import { runFill } from './tasks/fill.ts';
 import { runRestore } from './tasks/restore.ts';
@@ -43,6 +45,11 @@ export interface GenerateHooks {
 export interface GenerateOptions {
   /** Variants per model call; more are run in sub-batches. */
   maxBatch: number;
+  /**
+   * Routes the job's model calls (the daemon: through its ModelScheduler, so jobs take turns call by
+   * call). Without it the job calls the model directly (`palette run` in-process).
+   */
+  viaScheduler?: (model: Denoiser) => ModelCalls;
 }
 
 export interface GenerateOutcome {
@@ -81,7 +88,7 @@ export async function generate(request: GenerateRequest, registry: ModelRegistry
   } as const;
   const previews = new PreviewEncoder(previewOptions.maxSize, previewOptions.format, seeds.length, hooks.onPreview);
   const run: RunModelJob = createJobRunner(
-    runner,
+    options.viaScheduler ? options.viaScheduler(runner) : runner,
     { sampler, steps, eta: request.eta ?? defaults.eta, seeds, maxBatch: options.maxBatch },
     {
       previewIntervalMs: hooks.onPreview ? previewOptions.intervalMs : 0,

@@ -5,8 +5,12 @@
  * For every job: the hole in x is filled with N(0,1) noise (the paper: no mask channel), seeded per
  * variant; the variants run as one batch (split into sub-batches of at most `maxBatch`); every step
  * reports progress and, at most every `previewIntervalMs`, the current estimate ŷ₀ for previews.
+ *
+ * Progress counts over the whole request (PROTOCOL.md §5.5): a runner serves every job of one
+ * request, so steps go on from tile to tile, pass to pass and sub-batch to sub-batch, and the total
+ * is planned from the job's `part` (job i of n) and the sub-batches it splits into.
  */
-import type { ModelRunner } from './model-runner.ts';
+import type { ModelCalls } from './model-scheduler.ts';
 import { createNormalStream, noiseSourceForSeeds } from './sampling/random.ts';
 import { SAMPLERS, scheduleFor } from './sampling/samplers.ts';
 import type { SamplerName, StepInfo } from './sampling/types.ts';
@@ -36,13 +40,16 @@ export function variantsPerCall(settings: SamplingSettings, height: number, widt
 }
 
 export interface JobProgress {
+  /** Sampler steps completed over the whole request so far; never decreases. */
   step: number;
+  /** Sampler steps planned for the whole request (≥ step). */
   total: number;
   label: string;
   etaMs: number;
 }
 
 export interface JobPreview {
+  /** The request-wide step (as in JobProgress) the estimate is from. */
   step: number;
   /** ŷ₀ for the variants of the current sub-batch: [n,3,H,W] in [-1,1]. Copy it if you keep it. */
   x0: Float32Array;
@@ -62,17 +69,22 @@ export interface JobEvents {
 /** A second stream per seed for the hole noise of x, so it never aliases the sampler's noise. */
 const COND_NOISE_SALT = 0x5bd1e995;
 
-export function createJobRunner(model: ModelRunner, settings: SamplingSettings, events: JobEvents,
+export function createJobRunner(model: ModelCalls, settings: SamplingSettings, events: JobEvents,
   signal: AbortSignal): RunModelJob {
   const sample = SAMPLERS[settings.sampler];
   const gammas = scheduleFor(settings.sampler, settings.steps, model.manifest.gamma_range);
+  let stepsDone = 0; // over every job of the request
+  let requestStarted: number | undefined;
   return async (job: ModelJob) => {
     const plane = job.height * job.width;
     const perVariant = 3 * plane;
     const total = settings.seeds.length;
     const outputs: Float32Array[] = [];
     const perCall = variantsPerCall(settings, job.height, job.width);
+    const subBatches = Math.ceil(total / perCall);
+    const part = job.part ?? { index: 0, count: 1 };
     const knownMask = job.hole ? invert(job.hole) : undefined; // the same for every sub-batch
+    requestStarted ??= performance.now();
     for (let first = 0; first < total; first += perCall) {
       const seeds = settings.seeds.slice(first, first + perCall);
       const n = seeds.length;
@@ -80,17 +92,21 @@ export function createJobRunner(model: ModelRunner, settings: SamplingSettings, 
       const cond = job.hole ? fillHoleWithNoise(clean, job.hole, seeds, plane) : clean;
       const known = knownMask ? { values: clean, mask: knownMask } : undefined;
       const gammaBatch = new Float32Array(n);
-      const started = performance.now();
+      const before = stepsDone;
+      const laterSubBatches = subBatches - first / perCall - 1 + (part.count - part.index - 1) * subBatches;
       let lastPreview = -Infinity;
+      let runSteps = 0;
       const onStep = ({ step, total: steps, x0 }: StepInfo) => {
-        const elapsed = performance.now() - started;
-        const remainingBatches = Math.ceil((total - first - n) / perCall);
-        const etaMs = (elapsed / step) * (steps - step + remainingBatches * steps);
-        events.onProgress?.({ step, total: steps, label: subBatchLabel(job.label, first, n, total), etaMs });
+        runSteps = steps;
+        const done = before + step;
+        const planned = done + (steps - step) + laterSubBatches * steps;
+        const elapsed = performance.now() - (requestStarted ?? 0);
+        const etaMs = (elapsed / Math.max(1, done)) * (planned - done);
+        events.onProgress?.({ step: done, total: planned, label: subBatchLabel(job.label, first, n, total), etaMs });
         const now = performance.now();
         if (events.onPreview && events.previewIntervalMs > 0 && (now - lastPreview >= events.previewIntervalMs || step === steps)) {
           lastPreview = now;
-          events.onPreview({ step, x0, firstVariant: first, variants: n, height: job.height, width: job.width });
+          events.onPreview({ step: done, x0, firstVariant: first, variants: n, height: job.height, width: job.width });
         }
       };
       const result = await sample({
@@ -111,6 +127,7 @@ export function createJobRunner(model: ModelRunner, settings: SamplingSettings, 
         signal,
         onStep,
       });
+      stepsDone = before + runSteps;
       for (let i = 0; i < n; i++) outputs.push(result.slice(i * perVariant, (i + 1) * perVariant));
     }
     return outputs;

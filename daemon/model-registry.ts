@@ -1,12 +1,14 @@
 /**
  * The installed models (folders under models/ with a model.json) and the one loaded on the device.
  * Only one model is held at a time: a 40 MB model uses a few hundred MB of working memory, and a
- * studio box switches models rarely.
+ * studio box switches models rarely. The model runs in a worker thread (daemon/model-thread.ts), so
+ * the daemon's event loop stays free while it computes.
  */
 import { basename } from 'node:path';
 import { DaemonError } from './errors.ts';
 import { DEFAULT_MODEL, listModelFolders, MODELS_DIR, readManifest, type ModelManifest } from './model-manifest.ts';
-import { ModelRunner, type ModelRunnerOptions } from './model-runner.ts';
+import type { Denoiser, ModelRunnerOptions } from './model-runner.ts';
+import { ModelThread } from './model-thread.ts';
 import type { SamplerName } from './sampling/types.ts';
 
 /** Used when a manifest names no default sampler: a fast multistep solver inside the trained γ range. */
@@ -20,7 +22,7 @@ export interface InstalledModel {
 }
 
 export class ModelRegistry {
-  private loaded: { name: string; runner: Promise<ModelRunner> } | undefined;
+  private loaded: { name: string; runner: Promise<ModelThread> } | undefined;
 
   constructor(
     readonly models: InstalledModel[],
@@ -54,11 +56,17 @@ export class ModelRegistry {
   }
 
   /** The runner for a model, loading it (and releasing the previous one) on first use. */
-  async runner(name: string | undefined): Promise<ModelRunner> {
+  async runner(name: string | undefined): Promise<Denoiser> {
     const model = this.find(name);
-    if (this.loaded?.name === model.name) return this.loaded.runner;
+    const loaded = this.loaded;
+    if (loaded?.name === model.name) {
+      const current = await loaded.runner.catch(() => undefined);
+      // A thread that died (onnxruntime crashed) is replaced rather than failing every later job.
+      if (current?.alive) return current;
+      if (this.loaded !== loaded) return this.runner(name); // replaced by another caller meanwhile
+    }
     const previous = this.loaded;
-    const runner = ModelRunner.open(model.dir, this.runnerOptions);
+    const runner = ModelThread.open(model.dir, this.runnerOptions);
     this.loaded = { name: model.name, runner };
     if (previous) void previous.runner.then((r) => r.close(), () => undefined);
     try {

@@ -24,6 +24,17 @@ export interface DenoiseInputs {
   gamma: Float32Array;
 }
 
+/**
+ * What the sampling loop needs of a model: its manifest and ε̂ = f(x, y_t, γ). ModelRunner (in this
+ * thread) and ModelThread (in a worker thread, daemon/model-thread.ts) both provide it.
+ */
+export interface Denoiser {
+  readonly manifest: ModelManifest;
+  readonly device: 'cpu' | 'cuda' | 'webgpu';
+  denoise(inputs: DenoiseInputs): Promise<NchwTensor>;
+  close(): Promise<void>;
+}
+
 export type DevicePreference = 'auto' | 'cpu' | 'cuda' | 'webgpu';
 
 export interface ModelRunnerOptions {
@@ -38,7 +49,7 @@ export interface ModelRunnerOptions {
 /** onnxruntime has no automatic fallback: a provider that cannot load throws, so we try in order. */
 const AUTO_ORDER = ['cuda', 'webgpu', 'cpu'] as const;
 
-export class ModelRunner {
+export class ModelRunner implements Denoiser {
   private constructor(
     readonly manifest: ModelManifest,
     private readonly session: ort.InferenceSession,

@@ -13,7 +13,8 @@ import { makeErrorMessage } from '../shared/protocol-errors.ts';
 import { CLOSE_CODES, DEFAULT_LIMITS, type ProtocolLimits } from '../shared/protocol.ts';
 import { REPO_ROOT } from './model-manifest.ts';
 import type { ModelRegistry } from './model-registry.ts';
-import { FairQueue } from './queue.ts';
+import { ModelScheduler } from './model-scheduler.ts';
+import { FairQueue, type QueueOptions } from './queue.ts';
 import { Session } from './session.ts';
 
 export const DEFAULT_PORT = 7860;
@@ -31,6 +32,8 @@ export interface ServerOptions {
   /** Extra allowed browser origins (e.g. a dev server). */
   allowOrigins?: string[];
   limits?: Partial<ProtocolLimits>;
+  /** Queue bounds (announced in welcome.limits) and how many jobs run at once. */
+  queue?: QueueOptions;
   maxBatch?: number;
   version?: string;
   webRoot?: string;
@@ -41,6 +44,7 @@ export interface RunningServer {
   url: string;
   port: number;
   queue: FairQueue;
+  scheduler: ModelScheduler;
   close(): Promise<void>;
 }
 
@@ -59,7 +63,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw new Error(`Binding to ${options.host} makes the daemon reachable from other machines: set a token with --token or PALETTE_TOKEN.`);
   }
   const limits: ProtocolLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const queue = new FairQueue();
+  const queue = new FairQueue(options.queue);
+  const scheduler = new ModelScheduler();
   const webRoot = options.webRoot ?? WEB_ROOT;
   const sessions = new Set<Session>();
 
@@ -85,7 +90,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   wss.on('connection', (socket: WebSocket) => {
     const session = new Session(socket, {
-      registry: options.registry, queue, limits, token: options.token, maxBatch: options.maxBatch ?? 8,
+      registry: options.registry, queue, scheduler, limits, token: options.token, maxBatch: options.maxBatch ?? 8,
       serverVersion: options.version ?? '0.1.0', log,
     });
     sessions.add(session);
@@ -109,6 +114,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url,
     port,
     queue,
+    scheduler,
     close: async () => {
       for (const client of wss.clients) client.close(CLOSE_CODES.GOING_AWAY, 'daemon shutting down');
       await new Promise<void>((r) => wss.close(() => r()));

@@ -10,6 +10,7 @@ import {
   TASKS,
   type ClientMessage,
   type GenerateMessage,
+  type GenerateRequest,
   type ModelInfo,
   type ProtocolLimits,
   type ServerMessage,
@@ -17,11 +18,14 @@ import {
 import { DaemonError, type DaemonErrorCode } from './errors.ts';
 import { generate, MODEL_TASK, resolveModel } from './generate.ts';
 import type { ModelRegistry } from './model-registry.ts';
+import type { ModelScheduler } from './model-scheduler.ts';
 import type { FairQueue } from './queue.ts';
 
 export interface SessionContext {
   registry: ModelRegistry;
   queue: FairQueue;
+  /** Every model call of this session's jobs goes through it (fair turns between clients, per call). */
+  scheduler: ModelScheduler;
   limits: ProtocolLimits;
   /** When set, `hello.token` must equal it. */
   token: string | undefined;
@@ -48,6 +52,7 @@ const DAEMON_TO_WIRE: Partial<Record<DaemonErrorCode, ProtocolErrorCode>> = {
   MODEL_CHECKSUM_MISMATCH: 'MODEL_FAILED',
   MODEL_SIGNATURE_MISMATCH: 'MODEL_FAILED',
   MODEL_MANIFEST_INVALID: 'MODEL_FAILED',
+  QUEUE_FULL: 'QUEUE_FULL',
 };
 
 export function toProtocolError(error: unknown, requestId?: string): ProtocolError | undefined {
@@ -100,7 +105,7 @@ export class Session {
       return;
     }
     try {
-      this.dispatch(message);
+      this.dispatch(message, frame.byteLength);
     } catch (error) {
       this.fail(error, 'id' in message ? message.id : undefined);
     }
@@ -113,12 +118,13 @@ export class Session {
     this.ctx.queue.cancelClient(this.clientId);
   }
 
-  private dispatch(message: ClientMessage): void {
+  /** `bytes`: the frame's size, what a queued generate holds in memory (counted by the queue's limits). */
+  private dispatch(message: ClientMessage, bytes: number): void {
     if (message.type === 'hello') return this.hello(message.protocol, message.token);
     if (!this.greeted) throw new ProtocolError('HANDSHAKE_REQUIRED', 'Send hello first.');
     switch (message.type) {
       case 'generate':
-        return this.enqueue(message);
+        return this.enqueue(message, bytes);
       case 'cancel':
         if (!this.inFlight.has(message.id) || !this.ctx.queue.cancel(this.clientId, message.id)) {
           throw new ProtocolError('UNKNOWN_REQUEST', `No request ${message.id} is queued or running.`, { requestId: message.id });
@@ -144,47 +150,69 @@ export class Session {
       server: { name: 'palette-daemon', version: this.ctx.serverVersion },
       models: modelInfos(this.ctx.registry),
       defaultModel: this.ctx.registry.defaultModel,
-      limits: this.ctx.limits,
+      limits: { ...this.ctx.limits, ...this.ctx.queue.limits },
     });
   }
 
-  private enqueue({ id, request }: GenerateMessage): void {
+  private enqueue(message: GenerateMessage, bytes: number): void {
+    const { id } = message;
     if (this.inFlight.has(id)) {
-      throw new ProtocolError('DUPLICATE_REQUEST_ID', `Request ${id} is still in flight; use a new id.`, { requestId: id });
+      // No `id` on this error: an error with an id ends that request (PROTOCOL.md §6), and the
+      // request with this id goes on. The message names the id; `path` says which field is wrong.
+      this.send(makeErrorMessage('DUPLICATE_REQUEST_ID', `Request ${id} is still in flight and continues; use a new id for this one.`, { path: 'id' }));
+      return;
     }
-    resolveModel(this.ctx.registry, request); // unknown model / task: refuse before queueing
-    this.inFlight.add(id);
+    resolveModel(this.ctx.registry, message.request); // unknown model / task: refuse before queueing
+    // The only reference to the request's pixels: dropped when the job is cancelled or starts, so a
+    // cancelled job's payload can be collected even while something still holds its queue entry.
+    let request: GenerateRequest | undefined = message.request;
     const queuedAt = performance.now();
-    let cancelledByClient = false;
-    this.ctx.queue.enqueue({
-      id,
-      clientId: this.clientId,
-      onPosition: (position) => this.send({ type: 'queued', id, position }),
-      onDropped: () => this.finish(id, { type: 'cancelled', id }),
-      run: async (signal) => {
-        const startedAt = performance.now();
-        signal.addEventListener('abort', () => (cancelledByClient = true), { once: true });
-        try {
-          const outcome = await generate(request, this.ctx.registry, {
-            onStarted: (s) => this.send({ type: 'started', id, ...s }),
-            onProgress: (p) => this.send({ type: 'progress', id, ...p }),
-            onPreview: (p) => this.send({ type: 'preview', id, ...p }),
-            onResult: (r) => this.send({ type: 'result', id, ...r }),
-          }, signal, { maxBatch: this.ctx.maxBatch });
-          const now = performance.now();
-          this.finish(id, {
-            type: 'done',
-            id,
-            timings: { queuedMs: startedAt - queuedAt, sampleMs: outcome.sampleMs, totalMs: now - queuedAt },
-          });
-        } catch (error) {
-          if (cancelledByClient || signal.aborted) return this.finish(id, { type: 'cancelled', id });
-          const wire = toProtocolError(error, id);
-          if (!wire) this.ctx.log(`request ${id} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
-          this.finish(id, wire ? errorMessageFrom(wire, id) : errorMessageFrom(error, id));
-        }
-      },
-    });
+    this.inFlight.add(id);
+    try {
+      this.ctx.queue.enqueue({
+        id,
+        clientId: this.clientId,
+        bytes,
+        onPosition: (position) => this.send({ type: 'queued', id, position }),
+        onDropped: () => {
+          request = undefined;
+          this.finish(id, { type: 'cancelled', id });
+        },
+        run: async (signal) => {
+          const job = request;
+          request = undefined;
+          if (job) await this.run(id, job, queuedAt, signal);
+        },
+      });
+    } catch (error) {
+      this.inFlight.delete(id); // refused (QUEUE_FULL): nothing of it is kept
+      throw error;
+    }
+  }
+
+  private async run(id: string, request: GenerateRequest, queuedAt: number, signal: AbortSignal): Promise<void> {
+    const startedAt = performance.now();
+    try {
+      const outcome = await generate(request, this.ctx.registry, {
+        onStarted: (s) => this.send({ type: 'started', id, ...s }),
+        onProgress: (p) => this.send({ type: 'progress', id, ...p }),
+        onPreview: (p) => this.send({ type: 'preview', id, ...p }),
+        onResult: (r) => this.send({ type: 'result', id, ...r }),
+      }, signal, {
+        maxBatch: this.ctx.maxBatch,
+        viaScheduler: this.ctx.scheduler.forJob({ clientId: this.clientId, jobId: id }, signal),
+      });
+      this.finish(id, {
+        type: 'done',
+        id,
+        timings: { queuedMs: startedAt - queuedAt, sampleMs: outcome.sampleMs, totalMs: performance.now() - queuedAt },
+      });
+    } catch (error) {
+      if (signal.aborted) return this.finish(id, { type: 'cancelled', id });
+      const wire = toProtocolError(error, id);
+      if (!wire) this.ctx.log(`request ${id} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      this.finish(id, wire ? errorMessageFrom(wire, id) : errorMessageFrom(error, id));
+    }
   }
 
   private finish(id: string, message: ServerMessage): void {

@@ -78,6 +78,21 @@ export const DEFAULT_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
   maxSteps: MAX_STEPS,
 });
 
+/**
+ * The daemon's queue bounds, announced in `welcome.limits` beside ProtocolLimits: a `generate` that
+ * would pass one is refused with QUEUE_FULL. "In flight" = queued or running, not yet ended.
+ */
+export interface QueueLimits {
+  /** Jobs in flight, all connections together. */
+  maxQueuedJobs: number;
+  /** Jobs in flight on one connection. */
+  maxQueuedJobsPerClient: number;
+  /** Bytes of the `generate` frames of jobs in flight, all connections together. */
+  maxQueuedBytes: number;
+  /** The same on one connection (a connection with nothing in flight may always send one job). */
+  maxQueuedBytesPerClient: number;
+}
+
 /** WebSocket close codes the daemon uses (RFC 6455 §7.4.1). */
 export const CLOSE_CODES = Object.freeze({
   /** Client or daemon is done. */
@@ -254,7 +269,8 @@ export interface WelcomeMessage {
   server: { name: string; version: string };
   models: ModelInfo[];
   defaultModel: string | null;
-  limits: ProtocolLimits;
+  /** The queue bounds are optional to clients: a client may ignore them (and validate drops them). */
+  limits: ProtocolLimits & Partial<QueueLimits>;
 }
 
 export interface ModelsMessage {

@@ -108,7 +108,7 @@ export async function runRestore(
       rgbaToTensor(tile, one);
       const samples = await runChecked(
         run,
-        { cond: repeatBatch(one, variants), width: jw, height: jh, label: `tile ${index}/${total}` },
+        { cond: repeatBatch(one, variants), width: jw, height: jh, label: `tile ${index}/${total}`, part: { index: index - 1, count: total } },
         variants,
         geometry,
       );

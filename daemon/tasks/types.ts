@@ -40,6 +40,8 @@ export interface ModelJob {
   hole?: Float32Array;
   /** A short label for progress events, e.g. "tile 3/12" or "pass 2/3". */
   label: string;
+  /** Job `index` (from 0) of the `count` jobs of this task, so progress can count over all of them. */
+  part?: { index: number; count: number };
 }
 
 /** Runs a job through the sampler and model: returns ŷ₀ per variant, each [3,H,W] in [-1, 1]. */

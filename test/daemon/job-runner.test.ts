@@ -107,6 +107,33 @@ describe('createJobRunner', () => {
     expect(every).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('counts progress over the whole request: sub-batches and parts go on from each other (§5.5)', async () => {
+    const seen: Array<[number, number, string]> = [];
+    const previews: number[] = [];
+    const run = createJobRunner(model, settings([1, 2, 3], 2), {
+      previewIntervalMs: 1e-9,
+      onProgress: (p) => seen.push([p.step, p.total, p.label]),
+      onPreview: (p) => previews.push(p.step),
+    }, new AbortController().signal);
+    // Two tiles of one request, each split into two sub-batches of 4 steps: 16 steps in all.
+    await run({ ...fillJob(3), label: 'tile 1/2', part: { index: 0, count: 2 } });
+    await run({ ...fillJob(3), label: 'tile 2/2', part: { index: 1, count: 2 } });
+    expect(seen.map(([step]) => step)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    expect(seen.every(([, total]) => total === 16)).toBe(true);
+    expect(seen[8]![2]).toContain('tile 2/2');
+    expect(previews).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+  });
+
+  it('estimates the time left from the request so far, reaching 0 at the last step', async () => {
+    const etas: number[] = [];
+    await createJobRunner(model, settings([1, 2], 1), { previewIntervalMs: 0, onProgress: (p) => etas.push(p.etaMs) },
+      new AbortController().signal)(fillJob(2));
+    expect(etas).toHaveLength(8);
+    expect(etas.every((e) => Number.isFinite(e) && e >= 0)).toBe(true);
+    expect(etas.at(-1)).toBe(0);
+    expect(etas[3]).toBeGreaterThan(0); // the end of the first sub-batch is not the end of the request
+  });
+
   it('bounds the batch by pixels as well as by count', () => {
     const s = { sampler: 'ddim' as const, steps: 1, eta: 0, seeds: [1], maxBatch: 8, maxBatchPixels: 4 * 256 * 256 };
     expect(variantsPerCall(s, 64, 64)).toBe(8);

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { decodeServerMessage, encodeMessage } from '../../shared/codec.ts';
+import { decodeFrame, decodeServerMessage, encodeMessage } from '../../shared/codec.ts';
 import { DEFAULT_LIMITS, type ClientMessage, type GenerateRequest, type ServerMessage } from '../../shared/protocol.ts';
 import { DaemonError, type DaemonErrorCode } from '../../daemon/errors.ts';
 import { REPO_ROOT } from '../../daemon/model-manifest.ts';
 import { ModelRegistry } from '../../daemon/model-registry.ts';
+import { ModelScheduler } from '../../daemon/model-scheduler.ts';
 import { FairQueue } from '../../daemon/queue.ts';
 import { Session, toProtocolError } from '../../daemon/session.ts';
 
@@ -13,8 +14,11 @@ const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
 /** A socket that decodes what the session sends and records how it was closed. */
 class FakeSocket {
   readonly messages: ServerMessage[] = [];
+  /** The frames as sent: the validator drops fields a client does not know (welcome's queue bounds). */
+  readonly frames: Uint8Array[] = [];
   closedWith: { code: number | undefined; reason: string | undefined } | undefined;
   send(data: Uint8Array): void {
+    this.frames.push(data);
     this.messages.push(decodeServerMessage(data));
   }
   close(code?: number, reason?: string): void {
@@ -51,7 +55,7 @@ describe('Session', () => {
     const socket = new FakeSocket();
     const log: string[] = [];
     const session = new Session(socket, {
-      registry, queue, limits: DEFAULT_LIMITS, token: undefined, maxBatch: 8, serverVersion: 'test', log: (l) => log.push(l),
+      registry, queue, scheduler: new ModelScheduler(), limits: DEFAULT_LIMITS, token: undefined, maxBatch: 8, serverVersion: 'test', log: (l) => log.push(l),
     });
     const send = (m: ClientMessage) => session.receive(encodeMessage(m));
     send({ type: 'hello', protocol: 1, client: 'test' });
@@ -81,7 +85,9 @@ describe('Session', () => {
     send({ type: 'generate', id: 'a', request: fillRequest(2, [1, 2]) });
     const errors = socket.ofType('error');
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ code: 'DUPLICATE_REQUEST_ID', id: 'a' });
+    // Without the id: an error with an id would end request a (PROTOCOL.md §6), which goes on.
+    expect(errors[0]).toMatchObject({ code: 'DUPLICATE_REQUEST_ID', path: 'id' });
+    expect(errors[0]).not.toHaveProperty('id');
     await queue.whenIdle();
     expect(socket.ofType('done').map((m) => m.id)).toEqual(['a']); // one job ran, not two
     send({ type: 'generate', id: 'a', request: fillRequest(1, [1, 2]) });
@@ -90,7 +96,7 @@ describe('Session', () => {
   });
 
   it('reports done timings: time queued behind another job, sampling time, and a total covering both', async () => {
-    const queue = new FairQueue();
+    const queue = new FairQueue({ maxRunning: 1 });
     // Another client's job runs first, so this one waits in the queue for at least 50 ms.
     queue.enqueue({ id: 'blocker', clientId: 'other', run: () => new Promise<void>((r) => setTimeout(r, 50)) });
     const { socket, send } = open(queue);
@@ -151,18 +157,59 @@ describe('Session', () => {
   });
 
   it('a closed connection cancels its queued jobs and sends nothing more', async () => {
-    const queue = new FairQueue();
+    const queue = new FairQueue({ maxRunning: 1 });
     let release!: () => void;
     queue.enqueue({ id: 'blocker', clientId: 'other', run: () => new Promise<void>((r) => (release = r)) });
     const { socket, send, session } = open(queue);
     send({ type: 'generate', id: 'q', request: fillRequest(1, [1, 2]) });
-    expect(socket.ofType('queued')).toEqual([{ type: 'queued', id: 'q', position: 1 }]);
+    expect(socket.ofType('queued')).toEqual([{ type: 'queued', id: 'q', position: 0 }]); // next to start
     const count = socket.messages.length;
     session.closedByPeer();
     expect(queue.size).toBe(1); // only the other client's job is left
     release();
     await queue.whenIdle();
     expect(socket.messages).toHaveLength(count);
+  });
+
+  it('announces the queue bounds in welcome.limits beside the protocol limits', () => {
+    const { socket } = open(new FairQueue({ maxQueuedJobsPerClient: 3 }));
+    expect(decodeFrame(socket.frames[0]!, { maxPayloadBytes: 1 << 20 })).toMatchObject({
+      type: 'welcome',
+      limits: { ...DEFAULT_LIMITS, maxQueuedJobsPerClient: 3, maxQueuedJobs: 64, maxQueuedBytes: 2 ** 30, maxQueuedBytesPerClient: 2 ** 29 },
+    });
+  });
+
+  it('sends no queued before started when a job starts at once (PROTOCOL.md §6)', async () => {
+    const { socket, send, queue } = open();
+    send({ type: 'generate', id: 'now', request: fillRequest(1, [1, 2]) });
+    await queue.whenIdle();
+    expect(socket.messages.slice(1).map((m) => m.type)).toEqual(['started', 'progress', 'result', 'result', 'done']);
+  });
+
+  it('refuses a job over the connection’s limit with QUEUE_FULL, keeps the others, and takes jobs again later', async () => {
+    const queue = new FairQueue({ maxQueuedJobsPerClient: 2, maxRunning: 1 });
+    const { socket, send } = open(queue);
+    for (const id of ['j1', 'j2', 'j3']) send({ type: 'generate', id, request: fillRequest(1, [1, 2]) });
+    expect(socket.ofType('error')).toEqual([expect.objectContaining({ code: 'QUEUE_FULL', id: 'j3' })]);
+    expect(queue.size).toBe(2);
+    await queue.whenIdle();
+    expect(socket.ofType('done').map((m) => m.id)).toEqual(['j1', 'j2']);
+    send({ type: 'generate', id: 'j3', request: fillRequest(1, [1, 2]) }); // the refused id is free
+    await queue.whenIdle();
+    expect(socket.ofType('done').map((m) => m.id)).toEqual(['j1', 'j2', 'j3']);
+  });
+
+  it('counts the generate frame’s bytes against maxQueuedBytesPerClient', () => {
+    const queue = new FairQueue({ maxQueuedBytesPerClient: 12_000, maxRunning: 0 }); // nothing starts
+    const { socket, send, session } = open(queue);
+    send({ type: 'generate', id: 'big1', request: fillRequest(1, [1, 2]) }); // ~5 KiB: its first job always fits
+    send({ type: 'generate', id: 'big2', request: fillRequest(1, [1, 2]) });
+    send({ type: 'generate', id: 'big3', request: fillRequest(1, [1, 2]) });
+    expect(socket.ofType('error').map((m) => [m.code, m.id])).toEqual([['QUEUE_FULL', 'big3']]);
+    expect(queue.queuedBytes).toBeGreaterThan(8_000);
+    session.closedByPeer();
+    expect(queue.size).toBe(0);
+    expect(queue.queuedBytes).toBe(0);
   });
 });
 
@@ -180,6 +227,7 @@ describe('toProtocolError', () => {
       MODEL_CHECKSUM_MISMATCH: 'MODEL_FAILED',
       MODEL_SIGNATURE_MISMATCH: 'MODEL_FAILED',
       MODEL_MANIFEST_INVALID: 'MODEL_FAILED',
+      QUEUE_FULL: 'QUEUE_FULL',
       IMAGE_ENCODE_FAILED: undefined,
     };
     for (const [code, wire] of Object.entries(expected) as [DaemonErrorCode, string | undefined][]) {
