@@ -6,10 +6,10 @@
  * paths produce the same pixels for the same seeds.
  */
 import { randomInt } from 'node:crypto';
-import type { EncodedImage, GenerateRequest, StartedMessage } from '../shared/protocol.ts';
+import { MAX_IMAGE_PIXELS, type EncodedImage, type GenerateRequest, type StartedMessage } from '../shared/protocol.ts';
 import { resolveExtend } from '../shared/validate.ts';
-import { DaemonError } from './errors.ts';
-import { decodeImage, decodeMask, encodePng, encodePreview } from './imaging.ts';
+import { atPath, DaemonError } from './errors.ts';
+import { decodePng, decodePngMask, encodePng, encodePreview } from './imaging.ts';
 import { createJobRunner, type JobPreview, type JobProgress } from './job-runner.ts';
 import type { PaletteTask } from './model-manifest.ts';
 import type { InstalledModel, ModelRegistry } from './model-registry.ts';
@@ -45,6 +45,8 @@ export interface GenerateHooks {
 export interface GenerateOptions {
   /** Variants per model call; more are run in sub-batches. */
   maxBatch: number;
+  /** The daemon's `limits.maxPixels`: PNG payloads are held to it while decoding. Default 64 Mi. */
+  maxPixels?: number;
   /**
    * Routes the job's model calls (the daemon: through its ModelScheduler, so jobs take turns call by
    * call). Without it the job calls the model directly (`palette run` in-process).
@@ -70,8 +72,9 @@ export function resolveModel(registry: ModelRegistry, request: GenerateRequest):
 export async function generate(request: GenerateRequest, registry: ModelRegistry, hooks: GenerateHooks,
   signal: AbortSignal, options: GenerateOptions): Promise<GenerateOutcome> {
   const model = resolveModel(registry, request);
-  const image = await decodeRequestImage(request);
-  const mask = request.mask ? await decodeRequestMask(request) : undefined;
+  const maxPixels = options.maxPixels ?? MAX_IMAGE_PIXELS;
+  const image = await decodeRequestImage(request, maxPixels);
+  const mask = request.mask ? await decodeRequestMask(request, maxPixels) : undefined;
   signal.throwIfAborted();
 
   const runner = await registry.runner(model.name);
@@ -139,17 +142,18 @@ function runTask(request: GenerateRequest, image: RgbaImage, mask: MaskImage | u
   }
 }
 
-async function decodeRequestImage(request: GenerateRequest): Promise<RgbaImage> {
+/** Decodes only what the request declares: rgba8 as is, `png` with the PNG decoder alone. */
+async function decodeRequestImage(request: GenerateRequest, maxPixels: number): Promise<RgbaImage> {
   const payload = request.image;
   if (payload.format === 'rgba8') return { width: payload.width, height: payload.height, data: payload.data };
-  return decodeImage(payload.data);
+  return atPath('request.image.data', decodePng(payload.data, maxPixels));
 }
 
-async function decodeRequestMask(request: GenerateRequest): Promise<MaskImage | undefined> {
+async function decodeRequestMask(request: GenerateRequest, maxPixels: number): Promise<MaskImage | undefined> {
   const payload = request.mask;
   if (!payload) return undefined;
   if (payload.format === 'gray8') return { width: payload.width, height: payload.height, data: payload.data };
-  return decodeMask(payload.data);
+  return atPath('request.mask.data', decodePngMask(payload.data, maxPixels));
 }
 
 /** Previews may take at most this share of the sampling time (the rest is skipped, not queued). */

@@ -3,6 +3,8 @@
  * this boundary as plain RgbaImage / MaskImage, so the tasks and their tests do not depend on sharp.
  */
 import sharp from 'sharp';
+import { sniffImageFormat, type SniffedFormat } from '../shared/image-format.ts';
+import { MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE } from '../shared/protocol.ts';
 import { DaemonError } from './errors.ts';
 import { assertMask, assertRgba, maskFromRgba } from './pixels.ts';
 import type { MaskImage, RgbaImage } from './tasks/types.ts';
@@ -30,32 +32,76 @@ function toBytes(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
+export interface DecodeOptions {
+  /** Largest decoded image in pixels; handed to libvips as well, which stops before allocating. */
+  maxPixels?: number;
+  /**
+   * The only containers decoded. Checked twice: on the bytes' signature, and on the loader libvips
+   * picked itself (it sniffs the content, whatever the caller declared). Absent: any format sharp
+   * reads, for the user's own files in `palette run`.
+   */
+  formats?: readonly SniffedFormat[];
+}
+
+/** The client-facing decoder: PNG only, held to the pixel limit (PROTOCOL.md, ImagePayload). */
+export function decodePng(bytes: Uint8Array, maxPixels: number): Promise<RgbaImage> {
+  return decodeImage(bytes, { maxPixels, formats: ['png'] });
+}
+
+function checkDecodedSize(width: number, height: number, maxPixels: number, stage: string): void {
+  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE || width * height > maxPixels) {
+    throw new DaemonError('IMAGE_TOO_LARGE', `the image is ${width}×${height} ${stage}; the limit is ${maxPixels} pixels and ${MAX_IMAGE_SIDE} per side`);
+  }
+}
+
 /**
- * Any format sharp reads → 8-bit sRGB RGBA with straight alpha. EXIF orientation is applied (the
- * editor shows the photo upright, so the masks it sends are upright too); 16-bit, grey, CMYK and
- * palette images are all converted.
+ * Encoded bytes → 8-bit sRGB RGBA with straight alpha. EXIF orientation is applied (the editor shows
+ * the photo upright, so the masks it sends are upright too); 16-bit, grey, CMYK and palette images
+ * are all converted. The header is read first, so an image over the limit costs no pixel memory.
  */
-export async function decodeImage(bytes: Uint8Array): Promise<RgbaImage> {
+export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<RgbaImage> {
+  const maxPixels = options.maxPixels ?? MAX_IMAGE_PIXELS;
+  const formats = options.formats;
+  if (formats) {
+    const sniffed = sniffImageFormat(bytes);
+    if (!formats.includes(sniffed)) {
+      throw new DaemonError('IMAGE_DECODE_FAILED', `the image is ${sniffed === 'unknown' ? 'in no known format' : sniffed}; only ${formats.join(', ')} is decoded`);
+    }
+  }
   let out: { data: Buffer; info: sharp.OutputInfo };
   try {
-    out = await sharp(bytes)
+    // The header alone allocates no pixels, so it is read without the limit: an image over it is
+    // then IMAGE_TOO_LARGE with its size, not a decode failure. The decode itself keeps the limit.
+    const header = await sharp(bytes, { limitInputPixels: false }).metadata();
+    if (formats && !formats.includes(header.format as SniffedFormat)) {
+      throw new DaemonError('IMAGE_DECODE_FAILED', `the decoder reads the image as ${header.format}; only ${formats.join(', ')} is decoded`);
+    }
+    checkDecodedSize(header.width, header.height, maxPixels, 'by its header');
+    out = await sharp(bytes, { limitInputPixels: maxPixels })
       .rotate()
       .toColourspace('srgb')
       .ensureAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (cause) {
+    if (cause instanceof DaemonError) throw cause;
     throw new DaemonError('IMAGE_DECODE_FAILED', `could not decode the image (${bytes.length} bytes): ${String(cause)}`, { cause });
   }
   if (out.info.channels !== 4) {
     throw new DaemonError('IMAGE_DECODE_FAILED', `decoded image has ${out.info.channels} channels, expected RGBA`);
   }
+  checkDecodedSize(out.info.width, out.info.height, maxPixels, 'after decoding');
   return { width: out.info.width, height: out.info.height, data: toBytes(out.data) };
 }
 
 /** A mask picture → 8-bit mask: its BT.601 luminance times its alpha (see maskFromRgba). */
-export async function decodeMask(bytes: Uint8Array): Promise<MaskImage> {
-  return maskFromRgba(await decodeImage(bytes));
+export async function decodeMask(bytes: Uint8Array, options: DecodeOptions = {}): Promise<MaskImage> {
+  return maskFromRgba(await decodeImage(bytes, options));
+}
+
+/** The client-facing mask decoder: PNG only, held to the pixel limit. */
+export async function decodePngMask(bytes: Uint8Array, maxPixels: number): Promise<MaskImage> {
+  return maskFromRgba(await decodePng(bytes, maxPixels));
 }
 
 export async function encodePng(img: RgbaImage): Promise<Uint8Array> {

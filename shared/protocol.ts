@@ -42,6 +42,11 @@ export const MAX_MODEL_NAME_LENGTH = 64;
 /** Model names are folder names under models/; the pattern also keeps paths like `../x` out. */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/** Mask values ≥ this are generated, below it kept; soft edges come from `fill.feather`. */
+export const MASK_THRESHOLD = 128;
+/** A connection that sends no `hello` this long after opening is closed with HANDSHAKE_REQUIRED. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 export const MAX_EXTEND_PX = 16384;
 export const MAX_EXTEND_FRACTION = 4;
 export const MAX_CONTEXT_PADDING = 4;
@@ -107,6 +112,8 @@ export const CLOSE_CODES = Object.freeze({
   MESSAGE_TOO_BIG: 1009,
   /** INTERNAL: the daemon hit a bug it cannot recover from on this connection. */
   INTERNAL_ERROR: 1011,
+  /** TOO_MANY_CONNECTIONS: refused at once, before any hello (RFC 6455's registry: Try Again Later). */
+  TRY_AGAIN_LATER: 1013,
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -47,11 +47,18 @@ import {
   type RequestId,
   type ServerMessage,
 } from './protocol.ts';
+import { pngDimensions, sniffImageFormat } from './image-format.ts';
 import { ProtocolError, isProtocolErrorCode, type ProtocolErrorCode } from './protocol-errors.ts';
+
+export { pngDimensions } from './image-format.ts';
 
 type Obj = Record<string, unknown>;
 const MAX_INT32 = 0x7fff_ffff;
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+/**
+ * "Control characters" in names and tokens: Unicode general category Cc, i.e. C0 (U+0000–U+001F),
+ * DEL (U+007F) and C1 (U+0080–U+009F, NEL U+0085 included). Everything else is allowed.
+ */
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 function isPlainObject(value: unknown): value is Obj {
   if (typeof value !== 'object' || value === null) return false;
@@ -117,10 +124,10 @@ class Fields {
     if (pattern && !pattern.test(value)) throw invalid(this.at(key), `must match ${pattern.source}; got ${show(value)}`);
     return value;
   }
-  /** A short human-readable name: no control characters. */
-  name(key: string, max: number): string {
-    const value = this.str(key, 1, max);
-    if (CONTROL_CHARS.test(value)) throw invalid(this.at(key), 'must not contain control characters');
+  /** A short human-readable name: no control characters (CONTROL_CHARACTERS). */
+  name(key: string, max: number, min = 1): string {
+    const value = this.str(key, min, max);
+    if (CONTROL_CHARACTERS.test(value)) throw invalid(this.at(key), 'must not contain control characters');
     return value;
   }
   num(key: string, min: number, max: number): number {
@@ -209,20 +216,6 @@ function effectiveLimits(limits: Partial<ProtocolLimits> | undefined): ProtocolL
 // Images
 // ---------------------------------------------------------------------------------------------
 
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-/**
- * The size a PNG declares in its IHDR chunk, or null when the bytes do not start like a PNG. Lets
- * the boundary refuse a tiny PNG that declares a huge image before anything decodes it.
- */
-export function pngDimensions(data: Uint8Array): { width: number; height: number } | null {
-  if (data.byteLength < 24 || PNG_SIGNATURE.some((byte, i) => data[i] !== byte)) return null;
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  // bytes 8–11: chunk length (13), 12–15: "IHDR"
-  if (view.getUint32(8) !== 13 || view.getUint32(12) !== 0x49484452) return null;
-  return { width: view.getUint32(16), height: view.getUint32(20) };
-}
-
 function checkPixelBudget(path: string, width: number, height: number, limits: ProtocolLimits, what: string): void {
   if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE || width * height > limits.maxPixels) {
     throw fail(
@@ -235,8 +228,8 @@ function checkPixelBudget(path: string, width: number, height: number, limits: P
 
 interface Raster<T> {
   payload: T;
-  /** Known for raw payloads, and for PNGs with a readable IHDR. */
-  size: { width: number; height: number } | null;
+  /** Declared by the raw payload's fields, or by the PNG's IHDR. */
+  size: { width: number; height: number };
   raw: boolean;
 }
 
@@ -252,12 +245,15 @@ function raster<T extends ImagePayload | MaskPayload>(
     const f = Fields.of(value, path, ['format', 'data']);
     const data = f.bytes('data', 1, limits.maxPayloadBytes);
     const size = pngDimensions(data);
-    if (size) checkPixelBudget(path, size.width, size.height, limits, `The PNG at ${path}`);
+    if (!size) throw notPng(f.at('data'), data);
+    checkPixelBudget(path, size.width, size.height, limits, `The PNG at ${path}`);
     return { payload: { format: 'png', data } as T, size, raw: false };
   }
   const f = Fields.of(value, path, ['format', 'width', 'height', 'data']);
-  const width = f.int('width', 1, MAX_IMAGE_SIDE);
-  const height = f.int('height', 1, MAX_IMAGE_SIDE);
+  // Any positive integer is read here; sides over MAX_IMAGE_SIDE are IMAGE_TOO_LARGE below, the
+  // same code a PNG declaring them gets.
+  const width = f.int('width', 1, Number.MAX_SAFE_INTEGER);
+  const height = f.int('height', 1, Number.MAX_SAFE_INTEGER);
   // The pixel budget comes before the byte count: a client declaring 65 MP gets IMAGE_TOO_LARGE.
   checkPixelBudget(path, width, height, limits, `The image at ${path}`);
   const expected = width * height * channels;
@@ -266,6 +262,15 @@ function raster<T extends ImagePayload | MaskPayload>(
     throw invalid(f.at('data'), `must be width × height × ${channels} = ${expected} bytes for ${rawFormat}; got ${data.byteLength}`);
   }
   return { payload: { format: rawFormat, width, height, data } as T, size: { width, height }, raw: true };
+}
+
+/** `format: "png"` holding something else: refused before any decoder sees it. */
+function notPng(path: string, data: Uint8Array): ProtocolError {
+  const sniffed = sniffImageFormat(data);
+  const what =
+    sniffed === 'png' ? 'a PNG without a valid IHDR chunk first'
+      : sniffed === 'unknown' ? 'not a PNG file' : `a ${sniffed.toUpperCase()} file, not a PNG`;
+  return fail('IMAGE_DECODE_FAILED', path, `${path} is ${what}; format 'png' takes PNG files only (send other images as raw pixels).`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,7 +328,7 @@ export function validateGenerateRequest(value: unknown, path: string, limits: Pr
     const mask = raster<MaskPayload>(f.raw('mask'), f.at('mask'), limits, 'gray8', 1);
     // Raw pairs are compared here; PNG sizes are only certain after decoding (MASK_SIZE_MISMATCH).
     const [a, b] = [image.size, mask.size];
-    if (image.raw && mask.raw && a && b && (a.width !== b.width || a.height !== b.height)) {
+    if (image.raw && mask.raw && (a.width !== b.width || a.height !== b.height)) {
       throw invalid(f.at('mask'), `is ${b.width}×${b.height} but the image is ${a.width}×${a.height}; they must match`);
     }
     request.mask = mask.payload;
@@ -334,11 +339,9 @@ export function validateGenerateRequest(value: unknown, path: string, limits: Pr
   if (task === 'uncrop') {
     if (!f.has('extend')) throw invalid(f.at('extend'), "is required for task 'uncrop'");
     const extend = extendSpec(f.raw('extend'), f.at('extend'));
-    if (image.size) {
-      const px = resolveExtend(extend, image.size.width, image.size.height);
-      const { width, height } = image.size;
-      checkPixelBudget(f.at('extend'), width + px.left + px.right, height + px.top + px.bottom, limits, 'The extended canvas');
-    }
+    const px = resolveExtend(extend, image.size.width, image.size.height);
+    const { width, height } = image.size;
+    checkPixelBudget(f.at('extend'), width + px.left + px.right, height + px.top + px.bottom, limits, 'The extended canvas');
     request.extend = extend;
   } else if (f.has('extend')) {
     throw invalid(f.at('extend'), `is only for task 'uncrop', not '${task}'`);
@@ -421,7 +424,9 @@ function clientMessage(value: Obj, limits: ProtocolLimits): ClientMessage {
       }
       const f = Fields.of(value, '', ['type', 'protocol', 'client', 'token']);
       const client = f.name('client', MAX_CLIENT_NAME_LENGTH);
-      return f.has('token') ? { type, protocol, client, token: f.name('token', MAX_TOKEN_LENGTH) } : { type, protocol, client };
+      // An empty token is allowed: it is what a client without a configured token may send, and a
+      // daemon without a token ignores any token (one with a token refuses it as UNAUTHORIZED).
+      return f.has('token') ? { type, protocol, client, token: f.name('token', MAX_TOKEN_LENGTH, 0) } : { type, protocol, client };
     }
     case 'generate': {
       const f = Fields.of(value, '', ['type', 'id', 'request']);

@@ -78,6 +78,8 @@ function protocolBanner(code: ProtocolErrorCode, detail: string, task?: PanelTas
       return negative('The image is too large', 'Select a smaller area, make the extension smaller, or downscale the document, then try again.', code, detail);
     case 'QUEUE_FULL':
       return negative('The daemon is busy', 'Its queue is full. Wait for running generations to finish, then try again.', code, detail);
+    case 'TOO_MANY_CONNECTIONS':
+      return negative('The daemon has too many connections', 'Close other Palette panels or scripts connected to it, then try again.', code, detail);
     case 'MODEL_FAILED':
       return negative('The model failed', 'Try fewer variants or a smaller image. If it keeps failing, check the daemon\'s log.', code, detail);
     case 'MODEL_NOT_FOUND':

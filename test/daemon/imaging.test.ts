@@ -4,6 +4,8 @@ import {
   blurMask,
   decodeImage,
   decodeMask,
+  decodePng,
+  decodePngMask,
   encodePng,
   encodePreview,
   resizeMask,
@@ -86,6 +88,43 @@ describe('imaging', () => {
 
   it('rejects bytes that are not an image with a coded error', async () => {
     await expect(decodeImage(new Uint8Array([1, 2, 3, 4]))).rejects.toMatchObject({ code: 'IMAGE_DECODE_FAILED' });
+  });
+
+  describe('decodes only what the request declares', () => {
+    const svg = (side: number) => Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${side}" height="${side}"><rect width="9" height="9"/></svg>`);
+    const raw = () => sharp(Buffer.from(patternImage(16, 12).data), { raw: { width: 16, height: 12, channels: 4 } });
+
+    it('refuses SVG, JPEG, TIFF, GIF and WebP as PNG before decoding, naming what they are', async () => {
+      const others: Array<[string, Uint8Array]> = [
+        ['svg', svg(9000)],
+        ['jpeg', await raw().jpeg().toBuffer()],
+        ['tiff', await raw().tiff().toBuffer()],
+        ['gif', await raw().gif().toBuffer()],
+        ['webp', await raw().webp().toBuffer()],
+      ];
+      for (const [name, bytes] of others) {
+        await expect(decodePng(bytes, 1 << 26)).rejects.toMatchObject({ code: 'IMAGE_DECODE_FAILED', message: expect.stringContaining(name) });
+        await expect(decodePngMask(bytes, 1 << 26)).rejects.toMatchObject({ code: 'IMAGE_DECODE_FAILED' });
+      }
+    });
+
+    it('decodes a PNG within the limit, and refuses one over it by its header', async () => {
+      const png = await raw().png().toBuffer();
+      expect(await decodePng(png, 16 * 12)).toMatchObject({ width: 16, height: 12 });
+      expect((await decodePngMask(png, 16 * 12)).data).toHaveLength(16 * 12);
+      await expect(decodePng(png, 16 * 12 - 1)).rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE' });
+    });
+
+    it('refuses a PNG signature over something else', async () => {
+      const fake = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), svg(10)]);
+      await expect(decodePng(fake, 1 << 26)).rejects.toMatchObject({ code: 'IMAGE_DECODE_FAILED' });
+    });
+
+    it('still reads any format for local files (palette run), held to the pixel limit', async () => {
+      expect(await decodeImage(await raw().jpeg().toBuffer())).toMatchObject({ width: 16, height: 12 });
+      await expect(decodeImage(svg(9000))).rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE' });
+      await expect(decodeImage(await raw().png().toBuffer(), { maxPixels: 100 })).rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE' });
+    });
   });
 
   it('resizes RGBA without bleeding transparent colours, and masks to the exact size', async () => {

@@ -33,6 +33,10 @@ function gray(width: number, height: number): NonNullable<GenerateRequest['mask'
   return { format: 'gray8', width, height, data: new Uint8Array(width * height) };
 }
 
+function ascii(text: string): Uint8Array {
+  return Uint8Array.from(text, (c) => c.charCodeAt(0));
+}
+
 function png(width: number, height: number): Uint8Array {
   const out = new Uint8Array(40);
   out.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
@@ -63,13 +67,14 @@ describe('validateClientMessage accepts', () => {
   const good: Array<[string, ClientMessage]> = [
     ['hello', { type: 'hello', protocol: 1, client: 'palette-photopea/0.1.0' }],
     ['hello with token', { type: 'hello', protocol: 1, client: 'x', token: 'a'.repeat(512) }],
+    ['hello with an empty token (ignored by a daemon without one)', { type: 'hello', protocol: 1, client: 'x', token: '' }],
+    ['hello with non-control characters next to the control ranges', { type: 'hello', protocol: 1, client: ' ~\u00a0é\u2028😀', token: '\u00a0' }],
     ['cancel', { type: 'cancel', id: 'a' }],
     ['list-models', { type: 'list-models', id: 'A-z_0.9'.padEnd(64, 'x') }],
     ['colorize', generate({})],
     ['restore with every option', generate({ task: 'restore', steps: 1000, sampler: 'dpmpp-2m', model: 'palette-small', variants: 8, seeds: [0, 1, 2, 3, 4, 5, 6, 2 ** 32 - 1], preview: { intervalMs: 60000, maxSize: 1024, format: 'webp' } })],
     ['fill raw/raw', fill({ fill: { contextPadding: 4, feather: 256, grow: -256, colorMatch: false }, sampler: 'ddim', eta: 0 })],
     ['fill png/png (sizes checked by the daemon)', generate({ task: 'fill', image: { format: 'png', data: png(10, 10) }, mask: { format: 'png', data: png(5, 5) } })],
-    ['fill with a 1-byte non-PNG (the daemon reports IMAGE_DECODE_FAILED)', generate({ task: 'fill', image: { format: 'png', data: new Uint8Array(1) }, mask: gray(2, 2) })],
     ['uncrop px', uncrop()],
     ['uncrop fraction, every side', uncrop({ extend: { left: { unit: 'fraction', value: 4 }, right: { unit: 'px', value: 0 }, top: { unit: 'fraction', value: 0.5 }, bottom: { unit: 'px', value: 16384 } } })],
     ['a PNG declaring exactly 64 MP', generate({ image: { format: 'png', data: png(8192, 8192) } })],
@@ -106,6 +111,12 @@ describe('validateClientMessage rejects', () => {
     ['hello with an empty client', { type: 'hello', protocol: 1, client: '' }, 'INVALID_FIELD', 'client'],
     ['hello with a 101-character client', { type: 'hello', protocol: 1, client: 'é'.repeat(101) }, 'INVALID_FIELD', 'client'],
     ['hello with a control character', { type: 'hello', protocol: 1, client: 'a\nb' }, 'INVALID_FIELD', 'client'],
+    ['hello with NUL', { type: 'hello', protocol: 1, client: 'a\u0000' }, 'INVALID_FIELD', 'client'],
+    ['hello with DEL', { type: 'hello', protocol: 1, client: 'a\u007f' }, 'INVALID_FIELD', 'client'],
+    ['hello with C1 U+0080', { type: 'hello', protocol: 1, client: 'a\u0080' }, 'INVALID_FIELD', 'client'],
+    ['hello with NEL U+0085', { type: 'hello', protocol: 1, client: 'a\u0085b' }, 'INVALID_FIELD', 'client'],
+    ['hello with C1 U+009F', { type: 'hello', protocol: 1, client: 'a\u009f' }, 'INVALID_FIELD', 'client'],
+    ['a token with NEL U+0085', { type: 'hello', protocol: 1, client: 'x', token: 't\u0085' }, 'INVALID_FIELD', 'token'],
     ['hello with a 513-character token', { type: 'hello', protocol: 1, client: 'x', token: 't'.repeat(513) }, 'INVALID_FIELD', 'token'],
     ['generate without request', { type: 'generate', id: 'a' }, 'INVALID_FIELD', 'request'],
     ['an unknown request field', generate({ strength: 0.5 }), 'UNKNOWN_FIELD', 'request.strength'],
@@ -127,7 +138,17 @@ describe('validateClientMessage rejects', () => {
     ['a 65-character model', generate({ model: 'm'.repeat(65) }), 'INVALID_FIELD', 'request.model'],
     ['an unknown image format', generate({ image: { format: 'rgb8', width: 1, height: 1, data: new Uint8Array(3) } as never }), 'INVALID_FIELD', 'request.image.format'],
     ['a width of 0', generate({ image: rgba(0, 1, new Uint8Array(4)) }), 'INVALID_FIELD', 'request.image.width'],
-    ['a width of 65536', generate({ image: rgba(65536, 1, new Uint8Array(4)) }), 'INVALID_FIELD', 'request.image.width'],
+    ['a width of 65536 (the code a PNG gets)', generate({ image: rgba(65536, 1, new Uint8Array(4)) }), 'IMAGE_TOO_LARGE', 'request.image'],
+    ['a height of 65536 (the code a PNG gets)', generate({ image: rgba(1, 65536, new Uint8Array(4)) }), 'IMAGE_TOO_LARGE', 'request.image'],
+    ['a PNG 65536 wide', generate({ image: { format: 'png', data: png(65536, 1) } }), 'IMAGE_TOO_LARGE', 'request.image'],
+    ['a gray8 mask 65536 wide', fill({ mask: { format: 'gray8', width: 65536, height: 1, data: new Uint8Array(1) } }), 'IMAGE_TOO_LARGE', 'request.mask'],
+    ['a width of 1.5', generate({ image: rgba(1.5, 1, new Uint8Array(4)) }), 'INVALID_FIELD', 'request.image.width'],
+    ['a 1-byte non-PNG', generate({ task: 'fill', image: { format: 'png', data: new Uint8Array(1) }, mask: gray(2, 2) }), 'IMAGE_DECODE_FAILED', 'request.image.data'],
+    ['an SVG sent as png', generate({ image: { format: 'png', data: ascii('<svg xmlns="http://www.w3.org/2000/svg" width="9000" height="9000"/>') } }), 'IMAGE_DECODE_FAILED', 'request.image.data'],
+    ['a JPEG sent as png', generate({ image: { format: 'png', data: Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 16]) } }), 'IMAGE_DECODE_FAILED', 'request.image.data'],
+    ['a TIFF sent as png', generate({ image: { format: 'png', data: Uint8Array.from([0x49, 0x49, 0x2a, 0, 8, 0, 0, 0]) } }), 'IMAGE_DECODE_FAILED', 'request.image.data'],
+    ['a PNG whose IHDR declares 0 wide', generate({ image: { format: 'png', data: png(0, 10) } }), 'IMAGE_DECODE_FAILED', 'request.image.data'],
+    ['an SVG mask sent as png', fill({ mask: { format: 'png', data: ascii('<svg/>') } }), 'IMAGE_DECODE_FAILED', 'request.mask.data'],
     ['a short data array', generate({ image: rgba(4, 3, new Uint8Array(47)) }), 'INVALID_FIELD', 'request.image.data'],
     ['data as an array of numbers', generate({ image: { ...rgba(1, 1), data: [1, 2, 3, 4] as never } }), 'INVALID_FIELD', 'request.image.data'],
     ['a 65-megapixel image (bytes not sent)', generate({ image: { format: 'rgba8', width: 8320, height: 8192, data: new Uint8Array(4) } }), 'IMAGE_TOO_LARGE', 'request.image'],
@@ -166,6 +187,13 @@ describe('validateClientMessage rejects', () => {
     expect(error.code).toBe(code);
     expect(error.path).toBe(path);
     expect(error.message.length).toBeGreaterThan(10);
+  });
+
+  it('says what a non-PNG sent as png is', () => {
+    expect(rejection(generate({ image: { format: 'png', data: ascii('<svg width="9000" height="9000"/>') } }, 'job-9'))).toMatchObject({
+      code: 'IMAGE_DECODE_FAILED', requestId: 'job-9', message: expect.stringContaining('SVG'),
+    });
+    expect(rejection(generate({ image: { format: 'png', data: ascii('GIF89a......') } })).message).toContain('GIF');
   });
 
   it('names the request in errors when the id was valid', () => {
@@ -281,7 +309,8 @@ describe('protocol errors', () => {
     expect(closeCodeFor('UNAUTHORIZED')).toBe(1008);
     expect(closeCodeFor('PAYLOAD_TOO_LARGE')).toBe(1009);
     expect(closeCodeFor('INVALID_FIELD')).toBeUndefined();
-    expect([...FATAL_ERROR_CODES].sort()).toEqual(['BAD_FRAME', 'HANDSHAKE_REQUIRED', 'PAYLOAD_TOO_LARGE', 'PROTOCOL_VERSION_MISMATCH', 'UNAUTHORIZED']);
+    expect(closeCodeFor('TOO_MANY_CONNECTIONS')).toBe(1013);
+    expect([...FATAL_ERROR_CODES].sort()).toEqual(['BAD_FRAME', 'HANDSHAKE_REQUIRED', 'PAYLOAD_TOO_LARGE', 'PROTOCOL_VERSION_MISMATCH', 'TOO_MANY_CONNECTIONS', 'UNAUTHORIZED']);
   });
 
   it('omits absent optional fields and cuts long messages', () => {
