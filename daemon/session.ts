@@ -3,7 +3,7 @@
  * exactly one final message (done, cancelled or error). Errors become coded wire errors here, at the
  * boundary; a closed connection cancels every job of this client.
  */
-import { decodeClientMessage, encodeMessage } from '../shared/codec.ts';
+import { decodeFrame, encodeMessage } from '../shared/codec.ts';
 import { closeCodeFor, errorMessageFrom, makeErrorMessage, ProtocolError, type ProtocolErrorCode } from '../shared/protocol-errors.ts';
 import {
   PROTOCOL_VERSION,
@@ -16,6 +16,7 @@ import {
   type ServerMessage,
 } from '../shared/protocol.ts';
 import { DaemonError, type DaemonErrorCode } from './errors.ts';
+import { validateClientMessage, isRequestId } from '../shared/validate.ts';
 import { generate, MODEL_TASK, resolveModel } from './generate.ts';
 import type { ModelRegistry } from './model-registry.ts';
 import type { ModelScheduler } from './model-scheduler.ts';
@@ -32,6 +33,11 @@ export interface SessionContext {
   maxBatch: number;
   serverVersion: string;
   log: (line: string) => void;
+  /**
+   * A connection that has not sent a valid `hello` this long after opening gets HANDSHAKE_REQUIRED
+   * and is closed (PROTOCOL.md §2: 10 s). Absent: no deadline (unit tests driving a session by hand).
+   */
+  handshakeTimeoutMs?: number;
 }
 
 /** What the session needs of a socket (ws's WebSocket fits). */
@@ -45,6 +51,7 @@ const DAEMON_TO_WIRE: Partial<Record<DaemonErrorCode, ProtocolErrorCode>> = {
   TASK_NOT_SUPPORTED: 'TASK_NOT_SUPPORTED',
   IMAGE_DECODE_FAILED: 'IMAGE_DECODE_FAILED',
   MASK_SIZE_MISMATCH: 'MASK_SIZE_MISMATCH',
+  IMAGE_TOO_LARGE: 'IMAGE_TOO_LARGE',
   MASK_EMPTY: 'INVALID_FIELD',
   INVALID_ARGUMENT: 'INVALID_FIELD',
   MODEL_LOAD_FAILED: 'MODEL_FAILED',
@@ -55,11 +62,30 @@ const DAEMON_TO_WIRE: Partial<Record<DaemonErrorCode, ProtocolErrorCode>> = {
   QUEUE_FULL: 'QUEUE_FULL',
 };
 
+/**
+ * The request field a daemon error is about when its thrower did not say: every wire error about a
+ * field names it in `path` (PROTOCOL.md §5.10).
+ */
+const DAEMON_ERROR_PATH: Partial<Record<DaemonErrorCode, string>> = {
+  MODEL_NOT_FOUND: 'request.model',
+  TASK_NOT_SUPPORTED: 'request.task',
+  MASK_SIZE_MISMATCH: 'request.mask',
+  MASK_EMPTY: 'request.mask',
+  IMAGE_DECODE_FAILED: 'request.image.data',
+  IMAGE_TOO_LARGE: 'request.image',
+};
+
 export function toProtocolError(error: unknown, requestId?: string): ProtocolError | undefined {
   if (error instanceof ProtocolError) return error;
   if (error instanceof DaemonError) {
     const code = DAEMON_TO_WIRE[error.code];
-    if (code) return new ProtocolError(code, error.message, requestId === undefined ? {} : { requestId });
+    const path = error.path ?? DAEMON_ERROR_PATH[error.code];
+    if (code) {
+      return new ProtocolError(code, error.message, {
+        ...(requestId === undefined ? {} : { requestId }),
+        ...(path === undefined ? {} : { path }),
+      });
+    }
   }
   return undefined;
 }
@@ -89,17 +115,32 @@ export class Session {
   private closed = false;
   /** Requests of this client that have not had their final message yet. */
   private readonly inFlight = new Set<string>();
+  private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly socket: SessionSocket,
     private readonly ctx: SessionContext,
-  ) {}
+  ) {
+    const deadline = ctx.handshakeTimeoutMs;
+    if (deadline !== undefined) {
+      this.handshakeTimer = setTimeout(() => this.handshakeExpired(deadline), deadline);
+      // The deadline alone must not keep a process (a test, the CLI) alive.
+      this.handshakeTimer.unref?.();
+    }
+  }
 
   /** A binary frame from the socket. Text frames are refused by the caller with BAD_FRAME. */
   receive(frame: Uint8Array): void {
     let message: ClientMessage;
     try {
-      message = decodeClientMessage(frame, this.ctx.limits);
+      const value = decodeFrame(frame, { maxPayloadBytes: this.ctx.limits.maxPayloadBytes });
+      // Before the handshake only a hello is read; anything else is HANDSHAKE_REQUIRED whether or
+      // not it would be valid later (PROTOCOL.md §2), so an unknown type is not UNKNOWN_MESSAGE_TYPE.
+      if (!this.greeted && value.type !== 'hello') {
+        const id = isRequestId(value.id) ? value.id : undefined;
+        throw new ProtocolError('HANDSHAKE_REQUIRED', 'The first message must be hello.', { path: 'type', ...(id ? { requestId: id } : {}) });
+      }
+      message = validateClientMessage(value, this.ctx.limits);
     } catch (error) {
       this.fail(error);
       return;
@@ -114,20 +155,32 @@ export class Session {
   /** The socket closed: cancel everything this client queued or is running. */
   closedByPeer(): void {
     this.closed = true;
+    this.stopHandshakeTimer();
     this.inFlight.clear();
     this.ctx.queue.cancelClient(this.clientId);
+  }
+
+  private stopHandshakeTimer(): void {
+    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+  }
+
+  private handshakeExpired(deadlineMs: number): void {
+    this.handshakeTimer = undefined;
+    if (this.greeted || this.closed) return;
+    this.fail(new ProtocolError('HANDSHAKE_REQUIRED', `No hello within ${deadlineMs} ms of connecting; the connection is closed.`));
   }
 
   /** `bytes`: the frame's size, what a queued generate holds in memory (counted by the queue's limits). */
   private dispatch(message: ClientMessage, bytes: number): void {
     if (message.type === 'hello') return this.hello(message.protocol, message.token);
-    if (!this.greeted) throw new ProtocolError('HANDSHAKE_REQUIRED', 'Send hello first.');
+    if (!this.greeted) throw new ProtocolError('HANDSHAKE_REQUIRED', 'Send hello first.', { path: 'type' });
     switch (message.type) {
       case 'generate':
         return this.enqueue(message, bytes);
       case 'cancel':
         if (!this.inFlight.has(message.id) || !this.ctx.queue.cancel(this.clientId, message.id)) {
-          throw new ProtocolError('UNKNOWN_REQUEST', `No request ${message.id} is queued or running.`, { requestId: message.id });
+          throw new ProtocolError('UNKNOWN_REQUEST', `No request ${message.id} is queued or running.`, { requestId: message.id, path: 'id' });
         }
         return;
       case 'list-models':
@@ -138,12 +191,14 @@ export class Session {
   private hello(protocol: number, token: string | undefined): void {
     if (this.greeted) throw new ProtocolError('INVALID_FIELD', 'hello was already sent on this connection.', { path: 'type' });
     if (protocol !== PROTOCOL_VERSION) {
-      throw new ProtocolError('PROTOCOL_VERSION_MISMATCH', `This daemon speaks protocol ${PROTOCOL_VERSION}; the client sent ${protocol}. Update the older side.`);
+      throw new ProtocolError('PROTOCOL_VERSION_MISMATCH', `This daemon speaks protocol ${PROTOCOL_VERSION}; the client sent ${protocol}. Update the older side.`, { path: 'protocol' });
     }
+    // Without a configured token any token (the empty one included) is ignored.
     if (this.ctx.token !== undefined && token !== this.ctx.token) {
-      throw new ProtocolError('UNAUTHORIZED', 'This daemon needs a token (--token / PALETTE_TOKEN); the one sent is missing or wrong.');
+      throw new ProtocolError('UNAUTHORIZED', 'This daemon needs a token (--token / PALETTE_TOKEN); the one sent is missing or wrong.', { path: 'token' });
     }
     this.greeted = true;
+    this.stopHandshakeTimer();
     this.send({
       type: 'welcome',
       protocol: PROTOCOL_VERSION,

@@ -227,6 +227,7 @@ describe('toProtocolError', () => {
       MODEL_CHECKSUM_MISMATCH: 'MODEL_FAILED',
       MODEL_SIGNATURE_MISMATCH: 'MODEL_FAILED',
       MODEL_MANIFEST_INVALID: 'MODEL_FAILED',
+      IMAGE_TOO_LARGE: 'IMAGE_TOO_LARGE',
       QUEUE_FULL: 'QUEUE_FULL',
       IMAGE_ENCODE_FAILED: undefined,
     };
@@ -240,5 +241,110 @@ describe('toProtocolError', () => {
     }
     expect(toProtocolError(new Error('plain'))).toBeUndefined();
     expect(toProtocolError('a string')).toBeUndefined();
+  });
+});
+
+describe('Session at the boundary: handshake, token, error paths', () => {
+  const registry = ModelRegistry.scan({ root: join(REPO_ROOT, 'no-models-here'), extraDirs: [FIXTURE], device: 'cpu', intraOpThreads: 1 });
+  afterAll(async () => registry.close());
+
+  /** A session before its hello; `greet` sends one. */
+  function fresh(options: { token?: string; handshakeTimeoutMs?: number; queue?: FairQueue } = {}) {
+    const socket = new FakeSocket();
+    const queue = options.queue ?? new FairQueue();
+    const session = new Session(socket, {
+      registry, queue, scheduler: new ModelScheduler(), limits: DEFAULT_LIMITS, token: options.token, maxBatch: 8, serverVersion: 'test',
+      log: () => undefined, ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
+    });
+    const sendRaw = (m: Record<string, unknown>) => session.receive(encodeMessage(m as never));
+    const greet = () => sendRaw({ type: 'hello', protocol: 1, client: 'test' });
+    return { socket, session, sendRaw, greet, queue };
+  }
+
+  it.each([
+    ['an unknown type', { type: 'subscribe', id: 's1' }, 's1'],
+    ['a known type', { type: 'list-models', id: 'm1' }, 'm1'],
+    ['an invalid generate', { type: 'generate', id: 'g1', request: { task: 'nope' } }, 'g1'],
+    ['a message without a type', { id: 'x' }, 'x'],
+    ['a message with a bad id', { type: 'cancel', id: 'bad id' }, undefined],
+  ])('answers %s before hello with HANDSHAKE_REQUIRED (path type) and closes with 1002', (_name, message, id) => {
+    const { socket, sendRaw } = fresh();
+    sendRaw(message);
+    expect(socket.messages).toEqual([{ type: 'error', code: 'HANDSHAKE_REQUIRED', path: 'type', message: expect.any(String), ...(id ? { id } : {}) }]);
+    expect(socket.closedWith?.code).toBe(1002);
+  });
+
+  it('answers a malformed hello with its field error, and closes', () => {
+    const { socket, sendRaw } = fresh();
+    sendRaw({ type: 'hello', protocol: 1, client: 'x', extra: 1 });
+    expect(socket.messages[0]).toMatchObject({ code: 'UNKNOWN_FIELD', path: 'extra' });
+    expect(socket.closedWith?.code).toBe(1002);
+  });
+
+  it('closes a connection that sends no hello within the deadline, and not one that did', async () => {
+    const silent = fresh({ handshakeTimeoutMs: 30 });
+    const greeted = fresh({ handshakeTimeoutMs: 30 });
+    greeted.greet();
+    await new Promise((r) => setTimeout(r, 80));
+    expect(silent.socket.messages).toEqual([{ type: 'error', code: 'HANDSHAKE_REQUIRED', message: expect.stringContaining('30 ms') }]);
+    expect(silent.socket.closedWith?.code).toBe(1002);
+    expect(greeted.socket.messages.map((m) => m.type)).toEqual(['welcome']);
+    expect(greeted.socket.closedWith).toBeUndefined();
+  });
+
+  it('a connection closed before the deadline is not written to when it passes', async () => {
+    const { socket, session } = fresh({ handshakeTimeoutMs: 20 });
+    session.closedByPeer();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(socket.messages).toEqual([]);
+  });
+
+  it('ignores any token, the empty one included, when none is configured; refuses a wrong or empty one otherwise', () => {
+    for (const token of ['', 'whatever']) {
+      const open = fresh();
+      open.sendRaw({ type: 'hello', protocol: 1, client: 'x', token });
+      expect(open.socket.messages[0]?.type).toBe('welcome');
+    }
+    for (const token of ['', 'wrong', undefined]) {
+      const guarded = fresh({ token: 's3cret' });
+      guarded.sendRaw({ type: 'hello', protocol: 1, client: 'x', ...(token !== undefined ? { token } : {}) });
+      expect(guarded.socket.messages[0]).toMatchObject({ type: 'error', code: 'UNAUTHORIZED', path: 'token' });
+      expect(guarded.socket.closedWith?.code).toBe(1008);
+    }
+  });
+
+  it('names the field in every error about one (PROTOCOL.md §5.10)', async () => {
+    const { socket, sendRaw, queue } = fresh();
+    sendRaw({ type: 'hello', protocol: 2, client: 'x' });
+    expect(socket.messages[0]).toMatchObject({ code: 'PROTOCOL_VERSION_MISMATCH', path: 'protocol' });
+
+    const s = fresh({ queue });
+    s.greet();
+    s.sendRaw({ type: 'cancel', id: 'c1' });
+    s.sendRaw({ type: 'generate', id: 'm1', request: { ...fillRequest(1, [1, 2]), model: 'nope' } });
+    s.sendRaw({ type: 'frobnicate', id: 'f1' });
+    // Passes the boundary (a PNG signature and IHDR), fails in the PNG decoder.
+    const brokenPng = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 8, 0, 0, 0, 8, 8, 6, 0, 0, 0, 1, 2, 3, 4]);
+    s.sendRaw({ type: 'generate', id: 'p1', request: { task: 'colorize', image: { format: 'png', data: brokenPng }, variants: 1 } });
+    const request = fillRequest(1, [1, 2]);
+    s.sendRaw({ type: 'generate', id: 'p2', request: { ...request, mask: { format: 'png', data: brokenPng } } });
+    await queue.whenIdle();
+    const errors = Object.fromEntries(s.socket.ofType('error').map((e) => [e.id, e]));
+    expect(errors.c1).toMatchObject({ code: 'UNKNOWN_REQUEST', path: 'id' });
+    expect(errors.m1).toMatchObject({ code: 'MODEL_NOT_FOUND', path: 'request.model' });
+    expect(errors.f1).toMatchObject({ code: 'UNKNOWN_MESSAGE_TYPE', path: 'type' });
+    expect(errors.p1).toMatchObject({ code: 'IMAGE_DECODE_FAILED', path: 'request.image.data' });
+    expect(errors.p2).toMatchObject({ code: 'IMAGE_DECODE_FAILED', path: 'request.mask.data' });
+  });
+
+  it('gives daemon errors the path their thrower named, or the field their code is about', () => {
+    const at = (error: DaemonError) => toProtocolError(error, 'r')?.path;
+    expect(at(new DaemonError('IMAGE_DECODE_FAILED', 'x', { path: 'request.mask.data' }))).toBe('request.mask.data');
+    expect(at(new DaemonError('IMAGE_DECODE_FAILED', 'x'))).toBe('request.image.data');
+    expect(at(new DaemonError('MASK_SIZE_MISMATCH', 'x'))).toBe('request.mask');
+    expect(at(new DaemonError('MASK_EMPTY', 'x'))).toBe('request.mask');
+    expect(at(new DaemonError('TASK_NOT_SUPPORTED', 'x'))).toBe('request.task');
+    expect(at(new DaemonError('IMAGE_TOO_LARGE', 'x'))).toBe('request.image');
+    expect(at(new DaemonError('MODEL_RUN_FAILED', 'x'))).toBeUndefined();
   });
 });
