@@ -1,4 +1,5 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -268,5 +269,94 @@ describe('daemon security settings', () => {
     ok.close();
     await server.close();
     await registry.close();
+  });
+});
+
+/** A GET with any Host header (fetch may not set Host), resolved with its status. */
+function getWithHost(port: number, path: string, host: string, method = 'GET'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method, headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Opens a WebSocket (optionally from another loopback address), sends hello, resolves with its first answer and close code. */
+function greet(url: string, options: { localAddress?: string; headers?: Record<string, string> } = {}) {
+  const socket = new WebSocket(url, options);
+  const first = new Promise<ServerMessage>((resolve, reject) => {
+    socket.once('message', (data) => resolve(decodeServerMessage(new Uint8Array(data as Buffer))));
+    socket.once('error', reject);
+  });
+  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  socket.once('open', () => socket.send(encodeMessage({ type: 'hello', protocol: 1, client: 'caps' })));
+  return { socket, first, closed };
+}
+
+describe('daemon boundary: Host header, connection caps, timeouts', () => {
+  const registry = ModelRegistry.scan({ root: join(REPO_ROOT, 'no-models-here'), extraDirs: [FIXTURE], device: 'cpu', intraOpThreads: 1 });
+  afterAll(async () => registry.close());
+
+  it('answers HTTP and the WebSocket upgrade only under its own Host names (421 otherwise), GET/HEAD only', async () => {
+    const server = await startServer({ host: '127.0.0.1', port: 0, registry, log: () => undefined, allowHosts: ['palette.lan'] });
+    try {
+      const { port } = server;
+      expect(await getWithHost(port, '/health', 'evil.example')).toBe(421);
+      expect(await getWithHost(port, '/health', `evil.example:${port}`)).toBe(421);
+      expect(await getWithHost(port, '/health', `localhost:${port + 1}`)).toBe(421);
+      expect(await getWithHost(port, '/', 'evil.example')).toBe(421);
+      for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `palette.lan:${port}`]) {
+        expect(await getWithHost(port, '/health', host), host).toBe(200);
+      }
+      expect(await getWithHost(port, '/health', `localhost:${port}`, 'POST')).toBe(405);
+      await expect(greet(server.url, { headers: { host: `evil.example:${port}` } }).first).rejects.toThrow(/421/);
+      const ok = greet(server.url, { headers: { host: `localhost:${port}` } });
+      expect((await ok.first).type).toBe('welcome');
+      ok.socket.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('caps connections per address and in total with TOO_MANY_CONNECTIONS (close 1013), and frees places on close', async () => {
+    const server = await startServer({
+      host: '127.0.0.1', port: 0, registry, log: () => undefined, connectionCaps: { maxConnections: 3, maxConnectionsPerAddress: 2 },
+    });
+    try {
+      const a1 = greet(server.url);
+      const a2 = greet(server.url);
+      expect([(await a1.first).type, (await a2.first).type]).toEqual(['welcome', 'welcome']);
+      const a3 = greet(server.url);
+      expect(await a3.first).toMatchObject({ type: 'error', code: 'TOO_MANY_CONNECTIONS' });
+      expect(await a3.closed).toBe(1013);
+      const b1 = greet(server.url, { localAddress: '127.0.0.2' });
+      expect((await b1.first).type).toBe('welcome');
+      const c1 = greet(server.url, { localAddress: '127.0.0.3' });
+      expect(await c1.first).toMatchObject({ code: 'TOO_MANY_CONNECTIONS', message: expect.stringContaining('3 connections') });
+      a1.socket.close();
+      await a1.closed;
+      const a4 = greet(server.url);
+      expect((await a4.first).type).toBe('welcome');
+      for (const s of [a2, b1, a4]) s.socket.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('HTTP timeouts do not touch an open WebSocket, and the handshake deadline spares a greeted one', async () => {
+    const server = await startServer({
+      host: '127.0.0.1', port: 0, registry, log: () => undefined, timeouts: { headersMs: 100, requestMs: 150, handshakeMs: 150 },
+    });
+    try {
+      const client = await connect(server);
+      await new Promise((r) => setTimeout(r, 400));
+      expect((await client.listModels()).map((m) => m.name)).toEqual(['tiny-model']);
+      client.close();
+    } finally {
+      await server.close();
+    }
   });
 });
