@@ -74,7 +74,7 @@ describe('daemon over a real socket with the tiny model', () => {
     await registry.close();
   });
 
-  it('streams queued → started → progress and previews in order → N results → done', async () => {
+  it('streams started → progress and previews in order → N results → done (no queued: it starts at once)', async () => {
     const client = await connect(server);
     const events: string[] = [];
     const previewSteps: number[] = [];
@@ -100,8 +100,8 @@ describe('daemon over a real socket with the tiny model', () => {
       },
     });
     expect(done.type).toBe('done');
-    expect(events[0]).toBe('queued');
-    expect(events[1]).toBe('started');
+    expect(events[0]).toBe('started'); // PROTOCOL.md §6: no queued for a job that starts at once
+    expect(events).not.toContain('queued');
     expect(events.filter((e) => e === 'progress')).toHaveLength(6);
     expect(previewSteps.length).toBeGreaterThan(0);
     expect([...previewSteps].sort((a, b) => a - b)).toEqual(previewSteps);
