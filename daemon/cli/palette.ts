@@ -3,23 +3,25 @@
  * `palette` command line.
  *
  *   palette serve [--port 7860] [--host 127.0.0.1] [--device auto|cpu|cuda|webgpu] [--model NAME|DIR]
- *                 [--token T] [--threads N] [--allow-origin URL]
+ *                 [--token T] [--threads N] [--allow-origin URL]... [--allow-host NAME]...
  *   palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png] [--extend left=0.5,top=128]
  *               --variants N --steps S --seed K --sampler NAME --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
  *   palette models [--check]            list installed models; --check also runs each once
  *   palette check-model DIR [--size N] [--batch B]
  *                                       load one model folder, run it once, print the result as JSON
+ *   palette --help                      the usage, on stdout
+ *
+ * The grammar and the exit codes are in command-line.ts.
  */
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { ProtocolError } from '../../shared/protocol-errors.ts';
 import { DaemonError } from '../errors.ts';
 import { DEFAULT_MODEL, listModelFolders, readManifest } from '../model-manifest.ts';
 import { ModelRegistry } from '../model-registry.ts';
 import { ModelRunner, type DevicePreference, type NchwTensor } from '../model-runner.ts';
 import { createUniformStream } from '../sampling/random.ts';
 import { DEFAULT_HOST, DEFAULT_PORT, startServer } from '../server.ts';
+import { errorCode, exitCodeFor, parseCommandLine, USAGE } from './command-line.ts';
 import { runCommand } from './run-command.ts';
 
 /** Varied, reproducible inputs in [-1, 1] from the samplers' seeded generator. */
@@ -68,36 +70,6 @@ async function listModels(check: boolean): Promise<void> {
   }
 }
 
-const OPTIONS = {
-  check: { type: 'boolean', default: false },
-  size: { type: 'string' },
-  batch: { type: 'string' },
-  port: { type: 'string' },
-  host: { type: 'string' },
-  device: { type: 'string' },
-  model: { type: 'string' },
-  token: { type: 'string' },
-  threads: { type: 'string' },
-  'allow-origin': { type: 'string', multiple: true },
-  task: { type: 'string' },
-  image: { type: 'string' },
-  mask: { type: 'string' },
-  extend: { type: 'string' },
-  variants: { type: 'string' },
-  steps: { type: 'string' },
-  seed: { type: 'string' },
-  sampler: { type: 'string' },
-  out: { type: 'string' },
-  connect: { type: 'string' },
-} as const;
-
-const USAGE = `usage:
-  palette serve [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--device auto|cpu|cuda|webgpu] [--model NAME|DIR] [--token T] [--threads N]
-  palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png] [--extend left=0.5,top=128]
-              [--variants 4] [--steps S] [--seed K] [--sampler ancestral|ddim|dpmpp-2m] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
-  palette models [--check]
-  palette check-model DIR [--size N] [--batch B]`;
-
 function integer(value: string | undefined, name: string, fallback?: number): number | undefined {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -125,9 +97,13 @@ function openRegistry(model: string | undefined, dev: DevicePreference, threads:
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: OPTIONS });
-  switch (command) {
+  const line = parseCommandLine(argv);
+  if (line.command === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const { values, positionals } = line;
+  switch (line.command) {
     case 'serve': {
       const registry = openRegistry(values.model, device(values.device), integer(values.threads, 'threads'));
       const token = values.token ?? process.env.PALETTE_TOKEN;
@@ -137,6 +113,7 @@ async function main(argv: string[]): Promise<number> {
         registry,
         ...(token ? { token } : {}),
         ...(values['allow-origin'] ? { allowOrigins: values['allow-origin'] } : {}),
+        ...(values['allow-host'] ? { allowHosts: values['allow-host'] } : {}),
       });
       const page = server.url.replace(/^ws/, 'http');
       console.log(`palette daemon listening on ${server.url} (default model: ${registry.defaultModel ?? 'none'})`);
@@ -147,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
       return new Promise<number>(() => undefined); // runs until a signal
     }
     case 'run': {
-      if (!values.task || !values.image || !values.out) throw new DaemonError('INVALID_ARGUMENT', USAGE);
+      if (!values.task || !values.image || !values.out) throw new DaemonError('INVALID_ARGUMENT', `run needs --task, --image and --out\n${USAGE}`);
       const written = await runCommand({
         task: values.task,
         image: values.image,
@@ -170,22 +147,18 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'check-model': {
       const dir = positionals[0];
-      if (!dir) throw new DaemonError('INVALID_ARGUMENT', 'usage: palette check-model DIR [--size N] [--batch B]');
+      if (!dir) throw new DaemonError('INVALID_ARGUMENT', `check-model needs a model folder\n${USAGE}`);
       const size = values.size === undefined ? undefined : Number(values.size);
       console.log(JSON.stringify(await checkModel(dir, size, Number(values.batch ?? 1))));
       return 0;
     }
-    default:
-      console.error(USAGE);
-      return 2;
   }
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const code = error instanceof DaemonError || error instanceof ProtocolError ? error.code : 'INTERNAL';
-    console.error(`palette: ${code}: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
+    console.error(`palette: ${errorCode(error)}: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(exitCodeFor(error));
   },
 );

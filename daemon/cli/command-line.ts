@@ -1,0 +1,85 @@
+/**
+ * The `palette` command line's grammar: options, usage text, and how a mistake in it is reported.
+ * Kept apart from palette.ts (which runs on import) so the rules are tested without a process.
+ *
+ * Exit codes: 0 success (and `--help`), 1 a failure while working, 2 a usage error. A usage error is
+ * always INVALID_ARGUMENT, never INTERNAL: INTERNAL means a bug in Palette.
+ */
+import { parseArgs } from 'node:util';
+import { ProtocolError } from '../../shared/protocol-errors.ts';
+import { DaemonError } from '../errors.ts';
+import { DEFAULT_HOST, DEFAULT_PORT } from '../server.ts';
+
+export const OPTIONS = {
+  help: { type: 'boolean', short: 'h', default: false },
+  check: { type: 'boolean', default: false },
+  size: { type: 'string' },
+  batch: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  device: { type: 'string' },
+  model: { type: 'string' },
+  token: { type: 'string' },
+  threads: { type: 'string' },
+  'allow-origin': { type: 'string', multiple: true },
+  'allow-host': { type: 'string', multiple: true },
+  task: { type: 'string' },
+  image: { type: 'string' },
+  mask: { type: 'string' },
+  extend: { type: 'string' },
+  variants: { type: 'string' },
+  steps: { type: 'string' },
+  seed: { type: 'string' },
+  sampler: { type: 'string' },
+  out: { type: 'string' },
+  connect: { type: 'string' },
+} as const;
+
+export const COMMANDS = ['serve', 'run', 'models', 'check-model'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export const USAGE = `usage:
+  palette serve [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--device auto|cpu|cuda|webgpu] [--model NAME|DIR] [--token T] [--threads N]
+                [--allow-origin URL]... [--allow-host NAME]...
+  palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png] [--extend left=0.5,top=128]
+              [--variants 4] [--steps S] [--seed K] [--sampler ancestral|ddim|dpmpp-2m] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
+  palette models [--check]
+  palette check-model DIR [--size N] [--batch B]
+  palette --help`;
+
+type Parsed = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof OPTIONS }>>;
+export type OptionValues = Parsed['values'];
+
+export type CommandLine =
+  | { command: 'help' }
+  | { command: Command; values: OptionValues; positionals: string[] };
+
+function usageError(problem: string): DaemonError {
+  return new DaemonError('INVALID_ARGUMENT', `${problem}\n${USAGE}`);
+}
+
+/** argv without the node and script names → a command and its options, or INVALID_ARGUMENT. */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  const [command, ...rest] = argv;
+  if (command === undefined) throw usageError('no command given');
+  if (command === '--help' || command === '-h' || command === 'help') return { command: 'help' };
+  if (!(COMMANDS as readonly string[]).includes(command)) throw usageError(`unknown command ${JSON.stringify(command)}`);
+  let parsed: Parsed;
+  try {
+    parsed = parseArgs({ args: [...rest], allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    // node:util's parse errors (unknown option, missing value) are the user's, not Palette's.
+    throw usageError(error instanceof Error ? error.message : String(error));
+  }
+  if (parsed.values.help) return { command: 'help' };
+  return { command: command as Command, values: parsed.values, positionals: parsed.positionals };
+}
+
+/** The stable code printed for an error: INTERNAL only for errors Palette did not expect. */
+export function errorCode(error: unknown): string {
+  return error instanceof DaemonError || error instanceof ProtocolError ? error.code : 'INTERNAL';
+}
+
+export function exitCodeFor(error: unknown): number {
+  return errorCode(error) === 'INVALID_ARGUMENT' ? 2 : 1;
+}

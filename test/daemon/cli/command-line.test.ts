@@ -1,0 +1,65 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ProtocolError } from '../../../shared/protocol-errors.ts';
+import { errorCode, exitCodeFor, parseCommandLine, USAGE } from '../../../daemon/cli/command-line.ts';
+import { DaemonError } from '../../../daemon/errors.ts';
+import { REPO_ROOT } from '../../../daemon/model-manifest.ts';
+
+function usageFailure(argv: string[]): DaemonError {
+  try {
+    parseCommandLine(argv);
+  } catch (error) {
+    if (error instanceof DaemonError) return error;
+    throw error;
+  }
+  throw new Error(`${argv.join(' ')} parsed`);
+}
+
+describe('parseCommandLine', () => {
+  it('reads a command and its options', () => {
+    const line = parseCommandLine(['serve', '--port', '9000', '--allow-origin', 'http://a', '--allow-origin', 'http://b', '--allow-host', 'x.lan']);
+    expect(line).toMatchObject({ command: 'serve', values: { port: '9000', 'allow-origin': ['http://a', 'http://b'], 'allow-host': ['x.lan'] } });
+    expect(parseCommandLine(['check-model', 'dir'])).toMatchObject({ command: 'check-model', positionals: ['dir'] });
+  });
+
+  it('answers --help, -h and help (alone or after a command) with help', () => {
+    for (const argv of [['--help'], ['-h'], ['help'], ['serve', '--help'], ['run', '-h']]) {
+      expect(parseCommandLine(argv), argv.join(' ')).toEqual({ command: 'help' });
+    }
+  });
+
+  it('reports usage mistakes as INVALID_ARGUMENT with the usage, never INTERNAL', () => {
+    for (const argv of [[], ['frobnicate'], ['serve', '--bogus'], ['serve', '--port'], ['models', '--check=yes']]) {
+      const error = usageFailure(argv);
+      expect(error.code, argv.join(' ')).toBe('INVALID_ARGUMENT');
+      expect(error.message).toContain(USAGE);
+      expect(exitCodeFor(error)).toBe(2);
+    }
+    expect(usageFailure(['frobnicate']).message).toMatch(/unknown command "frobnicate"/);
+  });
+
+  it('prints stable codes: INTERNAL only for errors Palette did not expect', () => {
+    expect(errorCode(new DaemonError('MODEL_NOT_FOUND', 'x'))).toBe('MODEL_NOT_FOUND');
+    expect(errorCode(new ProtocolError('UNAUTHORIZED', 'x'))).toBe('UNAUTHORIZED');
+    expect(errorCode(new TypeError('x'))).toBe('INTERNAL');
+    expect(exitCodeFor(new DaemonError('MODEL_NOT_FOUND', 'x'))).toBe(1);
+  });
+});
+
+describe('the palette process', () => {
+  const palette = (...args: string[]) =>
+    spawnSync(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [join(REPO_ROOT, 'daemon', 'cli', 'palette.ts'), ...args], { encoding: 'utf8', timeout: 30_000 });
+
+  it('palette --help prints the usage on stdout and exits 0; a bad option exits 2 with INVALID_ARGUMENT on stderr', () => {
+    const help = palette('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('palette serve');
+    expect(help.stderr).toBe('');
+    const bad = palette('serve', '--bogus');
+    expect(bad.status).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/^palette: INVALID_ARGUMENT: /);
+    expect(bad.stderr).not.toContain('INTERNAL');
+  });
+});
