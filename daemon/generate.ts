@@ -184,7 +184,7 @@ export class PreviewEncoder {
     const now = performance.now();
     this.startedAt ??= now;
     const overBudget = this.spentMs > PREVIEW_BUDGET * (now - this.startedAt);
-    if (!this.deliver || this.busy || (overBudget && p.step !== 1)) return;
+    if (!this.deliver || this.busy || (overBudget && !p.startsRun)) return;
     this.busy = true;
     // Copy to 8-bit now: the sampler reuses its ŷ₀ buffer on the next step.
     const plane = 3 * p.height * p.width;

@@ -51,6 +51,8 @@ export interface JobProgress {
 export interface JobPreview {
   /** The request-wide step (as in JobProgress) the estimate is from. */
   step: number;
+  /** The first step of a sampler run (a new sub-batch, tile or pass): its variants' first look. */
+  startsRun: boolean;
   /** ŷ₀ for the variants of the current sub-batch: [n,3,H,W] in [-1,1]. Copy it if you keep it. */
   x0: Float32Array;
   firstVariant: number;
@@ -106,7 +108,7 @@ export function createJobRunner(model: ModelCalls, settings: SamplingSettings, e
         const now = performance.now();
         if (events.onPreview && events.previewIntervalMs > 0 && (now - lastPreview >= events.previewIntervalMs || step === steps)) {
           lastPreview = now;
-          events.onPreview({ step: done, x0, firstVariant: first, variants: n, height: job.height, width: job.width });
+          events.onPreview({ step: done, startsRun: step === 1, x0, firstVariant: first, variants: n, height: job.height, width: job.width });
         }
       };
       const result = await sample({

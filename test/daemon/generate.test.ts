@@ -1,9 +1,13 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PREVIEW_BUDGET, PreviewEncoder } from '../../daemon/generate.ts';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { generate, PREVIEW_BUDGET, PreviewEncoder } from '../../daemon/generate.ts';
+import { REPO_ROOT } from '../../daemon/model-manifest.ts';
+import { ModelRegistry } from '../../daemon/model-registry.ts';
+import { ModelScheduler } from '../../daemon/model-scheduler.ts';
 import type { JobPreview } from '../../daemon/job-runner.ts';
 
 const preview = (step: number): JobPreview => ({
-  step, x0: new Float32Array(3 * 8 * 8).fill(0.25), firstVariant: 0, variants: 1, height: 8, width: 8,
+  step, startsRun: step === 1, x0: new Float32Array(3 * 8 * 8).fill(0.25), firstVariant: 0, variants: 1, height: 8, width: 8,
 });
 
 describe('PreviewEncoder', () => {
@@ -53,5 +57,30 @@ describe('PreviewEncoder', () => {
     encoder.offer({ ...preview(1), firstVariant: 2 });
     await encoder.flush();
     expect(counts).toEqual([2, 3]);
+  });
+});
+
+describe('generate over a whole request', () => {
+  const registry = ModelRegistry.scan({ root: join(REPO_ROOT, 'no-models-here'), extraDirs: [join(REPO_ROOT, 'test', 'fixtures', 'tiny-model')], device: 'cpu', intraOpThreads: 1 });
+  afterAll(async () => registry.close());
+
+  it('counts progress over every tile (restore of a 64×48 image in 32² tiles), its calls going through the scheduler', async () => {
+    const width = 64;
+    const height = 48;
+    const data = new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 13) % 256));
+    const progress: Array<{ step: number; total: number; label: string }> = [];
+    const scheduler = new ModelScheduler();
+    await generate(
+      { task: 'restore', image: { format: 'rgba8', width, height, data }, variants: 1, steps: 2, sampler: 'ddim', seeds: [3], preview: { intervalMs: 0 } },
+      registry,
+      { onProgress: (p) => progress.push(p) },
+      new AbortController().signal,
+      { maxBatch: 8, viaScheduler: scheduler.forJob({ clientId: 'c', jobId: 'j' }) },
+    );
+    const tiles = new Set(progress.map((p) => p.label)).size;
+    expect(tiles).toBeGreaterThan(1);
+    expect(progress.map((p) => p.step)).toEqual(Array.from({ length: 2 * tiles }, (_, i) => i + 1));
+    expect(progress.every((p) => p.total === 2 * tiles)).toBe(true);
+    expect(scheduler.stats.calls).toBe(2 * tiles);
   });
 });

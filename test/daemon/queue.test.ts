@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXACT_POSITIONS_BELOW, FairQueue, shouldAnnounce, type QueueJob } from '../../daemon/queue.ts';
+import { REPO_ROOT } from '../../daemon/model-manifest.ts';
+import { DEFAULT_QUEUE_LIMITS, EXACT_POSITIONS_BELOW, FairQueue, shouldAnnounce, type QueueJob } from '../../daemon/queue.ts';
 
 /** A job that runs until released (or aborted), recording the start order. */
 function controllableJob(clientId: string, id: string, log: string[], bytes = 0) {
@@ -256,5 +259,17 @@ describe('FairQueue cancellation', () => {
     b1.release();
     await queue.whenIdle();
     expect(queue.size).toBe(0);
+  });
+});
+
+describe('FairQueue and PROTOCOL.md', () => {
+  it('documents the default bounds and the position rule the queue uses', () => {
+    const doc = readFileSync(join(REPO_ROOT, 'PROTOCOL.md'), 'utf8');
+    const row = doc.split('\n').find((l) => l.startsWith('| jobs in flight')) ?? '';
+    expect(row).toContain(`${DEFAULT_QUEUE_LIMITS.maxQueuedJobsPerClient} per connection, ${DEFAULT_QUEUE_LIMITS.maxQueuedJobs} in all`);
+    const bytes = doc.split('\n').find((l) => l.startsWith('| bytes of the `generate` frames')) ?? '';
+    expect(bytes).toContain(`${DEFAULT_QUEUE_LIMITS.maxQueuedBytesPerClient / 2 ** 20} MiB per connection, ${DEFAULT_QUEUE_LIMITS.maxQueuedBytes / 2 ** 30} GiB in all`);
+    expect(doc).toContain(`while it is below ${EXACT_POSITIONS_BELOW}`);
+    expect(doc).toContain('a job that starts at once gets none');
   });
 });

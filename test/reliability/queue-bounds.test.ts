@@ -35,7 +35,7 @@ describe('queue bounds over a real socket', () => {
 
   it('announces its queue bounds in welcome.limits', async () => {
     const client = await rawClient(daemon.server.url);
-    const welcome = client.received[0]!.message as { limits: Record<string, number> };
+    const welcome = client.received[0]!.message as unknown as { limits: Record<string, number> };
     expect(welcome.limits).toMatchObject(DEFAULT_QUEUE_LIMITS);
     await client.close();
   });
