@@ -5,6 +5,7 @@
  * to the crop's size, get their seam colours matched and are returned as small layers whose alpha is
  * the feathered mask, so everything outside the feathered band stays bit-exact.
  */
+import { MASK_THRESHOLD } from '../../shared/protocol.ts';
 import { DaemonError } from '../errors.ts';
 import { resizeRgba } from '../imaging.ts';
 import { growMask } from '../mask-morphology.ts';
@@ -19,7 +20,7 @@ import { runChecked } from './run-job.ts';
 import type { MaskImage, ModelGeometry, RgbaImage, RgbaLayer, RunModelJob, TaskOutput } from './types.ts';
 
 export interface FillOptions {
-  /** Mask values ≥ this are the hole. Default 128. */
+  /** Mask values ≥ this are the hole. Default MASK_THRESHOLD (128, PROTOCOL.md's MaskPayload). */
   threshold?: number;
   /** Grow (> 0) or shrink (< 0) the hole by this many px. Default feather / 2, rounded. */
   grow?: number;
@@ -48,7 +49,7 @@ interface ResolvedFill {
 function resolveOptions(image: RgbaImage, o: FillOptions = {}): ResolvedFill {
   const feather = o.feather ?? Math.max(2, Math.round((8 * Math.max(image.width, image.height)) / 1024));
   const r: ResolvedFill = {
-    threshold: o.threshold ?? 128,
+    threshold: o.threshold ?? MASK_THRESHOLD,
     grow: o.grow ?? Math.round(feather / 2),
     feather,
     contextPadding: o.contextPadding ?? 0.5,
