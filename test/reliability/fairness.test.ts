@@ -36,13 +36,14 @@ describe('fair turns between clients', () => {
   });
 
   it('a small job beside an 8-variant × 30-step job waits a few model calls; 20 small jobs all finish before it', async () => {
+    // Every connection is open first, so the small jobs arrive early in the big one, all at once.
+    const smalls = await Promise.all(Array.from({ length: 20 }, () => rawClient(daemon.server.url)));
     const big = await rawClient(daemon.server.url);
     const bigSent = performance.now();
     big.send({ type: 'generate', id: 'big', request: request(8, 30) });
     await big.next((m) => m.type === 'progress' && m.id === 'big');
     const bigFirstStep = performance.now() - bigSent;
 
-    const smalls = await Promise.all(Array.from({ length: 20 }, () => rawClient(daemon.server.url)));
     const sentAt = smalls.map((client, i) => {
       client.send({ type: 'generate', id: `s${i}`, request: request(1, 3) });
       return performance.now();
@@ -55,9 +56,11 @@ describe('fair turns between clients', () => {
     const firstStepWait = first(smalls[0]!, 'progress', 's0')!.at - sentAt[0]!;
     const doneAfter = ends.map((e, i) => e.at - sentAt[i]!);
     const bigSteps = big.received.filter((r) => r.message.type === 'progress');
+    const bigStepsLeft = 30 - bigSteps.filter((r) => r.at < sentAt[0]!).length;
     const bigStepMs = (bigSteps.at(-1)!.at - bigSteps[0]!.at) / (bigSteps.length - 1);
     console.log(`[reliability] beside an 8-variant × 30-step job (${(bigEnd.at - bigSent).toFixed(0)} ms, ` +
-      `${bigStepMs.toFixed(0)} ms a step, first step after ${bigFirstStep.toFixed(0)} ms): the first small job's ` +
+      `${bigStepMs.toFixed(0)} ms a step, first step after ${bigFirstStep.toFixed(0)} ms, ${bigStepsLeft} steps left when the ` +
+      `small jobs came): the first small job's ` +
       `first step after ${firstStepWait.toFixed(0)} ms, done after ${doneAfter[0]!.toFixed(0)} ms; the 20th done after ` +
       `${Math.max(...doneAfter).toFixed(0)} ms; the big job ended ${(bigEnd.at - Math.max(...ends.map((e) => e.at))).toFixed(0)} ms after the last small one`);
     expect(firstStepWait).toBeLessThan(4 * bigStepMs + 200); // a few model calls, not the big job
