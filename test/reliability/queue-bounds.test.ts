@@ -66,7 +66,8 @@ describe('queue bounds over a real socket', () => {
     expect(during.buffers - before.buffers).toBeLessThan(16 * MiB); // 16 × 80 KiB held, not 117 MiB
     expect(during.heap - before.heap).toBeLessThan(32 * MiB);
     expect(after.buffers - before.buffers).toBeLessThan(4 * MiB);
-    expect(after.rss - before.rss).toBeLessThan(200 * MiB); // was +1,371 MiB
+    // RSS also holds the allocator's pages from the client's own 117 MiB of sends in this process: loose.
+    expect(after.rss - before.rss).toBeLessThan(300 * MiB); // was +1,371 MiB (the daemon alone)
     expect(daemon.server.queue.queuedBytes).toBe(0);
     await client.close();
   });
