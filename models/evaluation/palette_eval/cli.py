@@ -59,6 +59,8 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--regression-checkpoint", type=Path, default=None,
                    help="fills the regression baseline row (see palette_eval/regression.py)")
     p.add_argument("--out-root", type=Path, default=REPO_ROOT / "eval-runs")
+    p.add_argument("--resume", type=Path, default=None,
+                   help="an interrupted run's folder: write into it, reusing the samples it finished")
     p.add_argument("--device", default="auto", help="palette run --device (auto|cpu|cuda|webgpu)")
     p.add_argument("--threads", type=int, default=None, help="palette run --threads (onnxruntime intra-op)")
     p.add_argument("--jobs", type=int, default=1, help="palette run processes at once (timings then share the CPU)")
@@ -116,6 +118,7 @@ def run_command(args: argparse.Namespace, command: str) -> int:
             size=args.size, limit=args.limit, variants=args.variants, seed=args.seed, out_root=args.out_root,
             regression_checkpoint=args.regression_checkpoint, device=args.device, threads=args.threads, jobs=args.jobs,
             patches_per_image=args.patches_per_image, grid_photos=args.grid_photos, command=command,
+            resume=args.resume,
         )
         print(run_eval(opts))
         return 0

@@ -88,3 +88,32 @@ def test_steps_sweep_plots_and_the_regression_slot(tmp_path: Path) -> None:
     for metric in ("swd_mean_x1e3", "psnr", "ssim", "diversity_ms_ssim", "sample_ms_per_input"):
         assert (run / f"sweep-{metric}.png").exists()
     assert "## Quality against sampler steps" in (run / "report.md").read_text()
+
+
+def test_resume_reuses_the_finished_samples_of_an_interrupted_run(tmp_path: Path, monkeypatch) -> None:
+    from palette_eval import evaluate
+
+    photos = synthetic_photos(tmp_path / "photos", 1)
+    args = ["run", "--model", str(FIXTURE), "--photos", str(photos), "--variants", "1", "--steps", "2",
+            "--sampler", "ddim", "--device", "cpu", "--threads", "1", "--tasks", "colorize,inpaint-free-form",
+            "--out-root", str(tmp_path / "runs")]
+    assert main(args) == 0
+    run = only_run(tmp_path / "runs")
+    first = json.loads((run / "metrics.json").read_text())
+    # An interrupted second attempt: one sample is missing, the other is reused without `palette run`.
+    missing = run / "samples" / "ddim-2" / "inpaint-free-form"
+    for f in missing.rglob("*"):
+        if f.is_file():
+            f.unlink()
+    calls = []
+    real = evaluate.run_palette
+    monkeypatch.setattr(evaluate, "run_palette", lambda task, *a, **kw: calls.append(task) or real(task, *a, **kw))
+    assert main([*args, "--resume", str(run)]) == 0
+    assert calls == ["fill"]  # colorize was reused, the deleted fill sample ran again
+    again = json.loads((run / "metrics.json").read_text())
+    colorize = [m for m in again["tasks"]["colorize"]["methods"] if m["kind"] == "palette"]
+    assert colorize == [m for m in first["tasks"]["colorize"]["methods"] if m["kind"] == "palette"]
+    # Other variants (other seeds) are not "the same sample": nothing is reused.
+    calls.clear()
+    assert main([*args, "--variants", "2", "--resume", str(run)]) == 0
+    assert sorted(calls) == ["colorize", "fill"]
