@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     p_fixture.add_argument("--out", type=Path, default=Path("../../test/fixtures/tiny-model"))
 
     p_plot = sub.add_parser("loss-plot", help="plot a run's loss.jsonl (total and per task) to a PNG")
-    p_plot.add_argument("--run", type=Path, required=True, help="the training run's --out folder")
+    p_plot.add_argument("--run", type=Path, default=None, help="the training run's --out folder")
+    p_plot.add_argument("--stints", type=Path, default=None,
+                        help="instead of --run: the background run's stint log (models/checkpoints/stints.jsonl)")
     p_plot.add_argument("--out", type=Path, required=True)
     p_plot.add_argument("--mark", action="append", default=[], metavar="STEP:LABEL",
                         help="a labelled vertical line at STEP (repeatable)")
@@ -123,8 +125,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{check['max_relative_error']:.2e}")
         return 0
     if args.command == "loss-plot":
-        from .loss_plot import plot_loss
+        from .loss_plot import plot_loss, plot_stints
 
+        if args.stints:
+            print(f"loss-plot: {plot_stints(args.stints, args.out)} stints → {args.out}")
+            return 0
+        if args.run is None:
+            raise SystemExit("loss-plot: give --run or --stints")
         marks = {int(m.split(":", 1)[0]): m.split(":", 1)[1] for m in args.mark}
         plot_loss(args.run / "loss.jsonl", args.out, marks=marks, ylabel=args.ylabel)
         return 0

@@ -58,3 +58,28 @@ def plot_loss(loss_log: Path, out: Path, smooth: int = 10, marks: dict[int, str]
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
     plt.close(fig)
+
+
+def plot_stints(stints_log: Path, out: Path, ylabel: str = "v loss (L2, hole pixels), mean per 100 steps") -> int:
+    """The background run's loss across stints and machines, from the committed stint log (each stint's
+    run folder is gone once its session ends; `background` keeps 100-step means in the log). One colour
+    per stint, a dashed line where a stint began; returns the number of stints drawn."""
+    stints = [json.loads(line) for line in stints_log.read_text().splitlines() if line.strip()]
+    drawn = [s for s in stints if s.get("loss")]
+    if not drawn:
+        raise ValueError(f"{stints_log} has no stint with loss windows")
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    for s in drawn:
+        seen = [w[1] for w in s["loss"]]
+        ax.plot(seen, [w[2] for w in s["loss"]], linewidth=1.5,
+                label=f"steps {s['from_step']:,}–{s['until_step']:,} ({s.get('hardware', '?')})")
+        ax.axvline(s["from_samples"], color="grey", linestyle="--", linewidth=0.8)
+    ax.set_xlabel("training samples seen")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return len(drawn)

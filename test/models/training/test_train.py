@@ -167,3 +167,18 @@ def test_loss_plot_keeps_the_steps_of_a_restarted_run_once_and_draws_marks(tmp_p
     assert [(r["step"], r["loss"]) for r in read_records(log)] == [(20, 0.5), (40, 0.3)]
     plot_loss(log, tmp_path / "loss.png", marks={40: "v-prediction from here"})
     assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stint_plot_draws_only_the_stints_that_logged_their_loss(tmp_path: Path) -> None:
+    from palette_training.loss_plot import plot_stints
+
+    log = tmp_path / "stints.jsonl"
+    lines = [{"from_step": 0, "until_step": 100, "from_samples": 0},  # an old line without loss windows
+             {"from_step": 100, "until_step": 300, "from_samples": 1600, "hardware": "cpu",
+              "loss": [[200, 3200, 0.07], [300, 4800, 0.06]]}]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert plot_stints(log, tmp_path / "stints.png") == 1
+    assert (tmp_path / "stints.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    log.write_text(json.dumps(lines[0]) + "\n")
+    with pytest.raises(ValueError):
+        plot_stints(log, tmp_path / "none.png")
