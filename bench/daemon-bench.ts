@@ -38,7 +38,7 @@ function job(variants: number): ModelJob {
   for (let i = 0; i < cond.length; i++) cond[i] = Math.sin(i * 0.37) * 0.8;
   const hole = new Float32Array(plane);
   for (let i = 0; i < plane; i++) hole[i] = (i % size) > size / 4 && (i % size) < (3 * size) / 4 ? 1 : 0;
-  return { cond, height: size, width: size, hole, label: 'bench' };
+  return { cond, height: size, width: size, hole, label: 'bench', region: { canvas: { x: 0, y: 0, width: size, height: size } } };
 }
 
 async function bareCalls(variants: number): Promise<number> {

@@ -6,7 +6,7 @@
  * paths produce the same pixels for the same seeds.
  */
 import { randomInt } from 'node:crypto';
-import { MAX_IMAGE_PIXELS, type EncodedImage, type GenerateRequest, type StartedMessage } from '../shared/protocol.ts';
+import { MAX_IMAGE_PIXELS, type CanvasRegion, type EncodedImage, type GenerateRequest, type StartedMessage } from '../shared/protocol.ts';
 import { resolveExtend } from '../shared/validate.ts';
 import { atPath, DaemonError } from './errors.ts';
 import { decodePng, decodePngMask, encodePng, encodePreview } from './imaging.ts';
@@ -15,12 +15,13 @@ import type { PaletteTask } from './model-manifest.ts';
 import type { InstalledModel, ModelRegistry } from './model-registry.ts';
 import type { Denoiser } from './model-runner.ts';
 import type { ModelCalls } from './model-scheduler.ts';
+import { sameRect, type Rect } from './rect.ts';
 import { runColorize } from './tasks/colorize.ts';
 import { runFill } from './tasks/fill.ts';
 import { runRestore } from './tasks/restore.ts';
 import type { MaskImage, ModelGeometry, RgbaImage, RunModelJob, TaskOutput } from './tasks/types.ts';
 import { runUncrop } from './tasks/uncrop.ts';
-import { tensorToRgba } from './tensor-image.ts';
+import { cropRgba, tensorToRgba } from './tensor-image.ts';
 
 /** The product's task names → the task names models are trained on (models/README.md). */
 export const MODEL_TASK: Record<GenerateRequest['task'], PaletteTask> = {
@@ -33,7 +34,8 @@ export const MODEL_TASK: Record<GenerateRequest['task'], PaletteTask> = {
 export interface GenerateHooks {
   onStarted?: (started: Omit<StartedMessage, 'type' | 'id'>) => void;
   onProgress?: (progress: JobProgress) => void;
-  onPreview?: (preview: { step: number; images: EncodedImage[] }) => void;
+  /** Images of variants 0 … k−1 over `region` of the canvas (PROTOCOL.md §5.6). */
+  onPreview?: (preview: { step: number; region: CanvasRegion; images: EncodedImage[] }) => void;
   onResult?: (result: {
     variant: number;
     seed: number;
@@ -160,14 +162,30 @@ async function decodeRequestMask(request: GenerateRequest, maxPixels: number): P
 export const PREVIEW_BUDGET = 0.05;
 
 /**
+ * A preview's pixel size (PROTOCOL.md §5.6): the canvas region's aspect ratio, its longest side the
+ * smaller of maxSize and the model's own pixels across the region, so a preview is never enlarged
+ * beyond what the model computed, and a client that scales it into the region sees it undistorted.
+ */
+export function previewSize(region: Rect, inJob: Rect, maxSize: number): { width: number; height: number } {
+  const longest = Math.min(maxSize, Math.max(inJob.width, inJob.height));
+  const scale = longest / Math.max(region.width, region.height);
+  return { width: Math.max(1, Math.round(region.width * scale)), height: Math.max(1, Math.round(region.height * scale)) };
+}
+
+/**
  * Encodes ŷ₀ previews off the sampling loop's critical path. At most one encode is in flight, and a
  * preview is skipped while the time spent on previews exceeds PREVIEW_BUDGET of the time since the
  * first offer: on a slow machine previews come less often instead of slowing sampling down.
+ *
+ * Every delivery shows one region: the latest image of variants 0 … k−1 there. When the job moves
+ * to another region (the next tile or pass), the previous region's images are dropped rather than
+ * sent under the new region's rectangle.
  */
 export class PreviewEncoder {
   private pending: Promise<void> = Promise.resolve();
   private busy = false;
   private readonly latest: Array<EncodedImage | undefined>;
+  private region: Rect | undefined;
   private startedAt: number | undefined;
   private spentMs = 0;
 
@@ -188,15 +206,31 @@ export class PreviewEncoder {
     this.busy = true;
     // Copy to 8-bit now: the sampler reuses its ŷ₀ buffer on the next step.
     const plane = 3 * p.height * p.width;
-    const images = Array.from({ length: p.variants }, (_, i) => tensorToRgba(p.x0, p.width, p.height, i * plane));
+    const whole = p.inJob.x === 0 && p.inJob.y === 0 && p.inJob.width === p.width && p.inJob.height === p.height;
+    const images = Array.from({ length: p.variants }, (_, i) => {
+      const full = tensorToRgba(p.x0, p.width, p.height, i * plane);
+      return whole ? full : cropRgba(full, p.inJob);
+    });
+    const size = previewSize(p.region, p.inJob, this.maxSize);
+    const region = { ...p.region };
     this.spentMs += performance.now() - now;
     this.pending = (async () => {
       const encodeStart = performance.now();
       try {
-        const encoded = await Promise.all(images.map((img) => encodePreview(img, this.maxSize, this.format)));
+        const encoded = await Promise.all(images.map((img) => encodePreview(img, this.maxSize, this.format, size)));
+        if (!this.region || !sameRect(this.region, region)) {
+          this.latest.fill(undefined);
+          this.region = region;
+        }
         encoded.forEach((e, i) => (this.latest[p.firstVariant + i] = e));
-        const ready = this.latest.filter((e): e is EncodedImage => e !== undefined);
-        this.deliver?.({ step: p.step, images: ready });
+        // Variants 0 … k−1 only: images[i] is variant i (a later sub-batch can show before an
+        // earlier one has at this region when its previews were skipped; it waits for them).
+        const ready: EncodedImage[] = [];
+        for (const e of this.latest) {
+          if (!e) break;
+          ready.push(e);
+        }
+        if (ready.length > 0) this.deliver?.({ step: p.step, region, images: ready });
       } finally {
         this.spentMs += performance.now() - encodeStart;
         this.busy = false;

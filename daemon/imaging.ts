@@ -115,12 +115,18 @@ export async function encodePng(img: RgbaImage): Promise<Uint8Array> {
 /**
  * A small, fast preview: fits inside maxSize × maxSize (never enlarged), lowest encoder effort. JPEG
  * has no alpha, so transparent parts are shown over white (as editors show a checkerboard's light squares).
+ * With `size`, the preview is exactly that size instead (stretched if need be): the caller gives
+ * it the aspect ratio of the canvas region the pixels stand for.
  */
-export async function encodePreview(img: RgbaImage, maxSize: number, format: PreviewFormat): Promise<EncodedPreview> {
+export async function encodePreview(img: RgbaImage, maxSize: number, format: PreviewFormat,
+  size?: { width: number; height: number }): Promise<EncodedPreview> {
   if (!Number.isInteger(maxSize) || maxSize < 1) {
     throw new DaemonError('INVALID_ARGUMENT', `preview maxSize must be a positive integer, got ${maxSize}`);
   }
-  let pipeline = rawRgba(img).resize(maxSize, maxSize, { fit: 'inside', withoutEnlargement: true, kernel: 'linear' });
+  if (size) checkSize(size.width, size.height);
+  let pipeline = size
+    ? rawRgba(img).resize(size.width, size.height, { fit: 'fill', kernel: 'linear' })
+    : rawRgba(img).resize(maxSize, maxSize, { fit: 'inside', withoutEnlargement: true, kernel: 'linear' });
   pipeline =
     format === 'webp'
       ? pipeline.webp({ quality: 80, effort: 0 })

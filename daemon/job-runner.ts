@@ -11,6 +11,7 @@
  * is planned from the job's `part` (job i of n) and the sub-batches it splits into.
  */
 import type { ModelCalls } from './model-scheduler.ts';
+import type { Rect } from './rect.ts';
 import { createNormalStream, noiseSourceForSeeds } from './sampling/random.ts';
 import { SAMPLERS, scheduleFor } from './sampling/samplers.ts';
 import type { SamplerName, StepInfo } from './sampling/types.ts';
@@ -59,6 +60,9 @@ export interface JobPreview {
   variants: number;
   height: number;
   width: number;
+  /** The canvas region the job covers (ModelJob.region), and the part of the H×W estimate over it. */
+  region: Rect;
+  inJob: Rect;
 }
 
 export interface JobEvents {
@@ -86,6 +90,8 @@ export function createJobRunner(model: ModelCalls, settings: SamplingSettings, e
     const subBatches = Math.ceil(total / perCall);
     const part = job.part ?? { index: 0, count: 1 };
     const knownMask = job.hole ? invert(job.hole) : undefined; // the same for every sub-batch
+    const region = job.region.canvas;
+    const inJob = job.region.inJob ?? { x: 0, y: 0, width: job.width, height: job.height };
     requestStarted ??= performance.now();
     for (let first = 0; first < total; first += perCall) {
       const seeds = settings.seeds.slice(first, first + perCall);
@@ -108,7 +114,9 @@ export function createJobRunner(model: ModelCalls, settings: SamplingSettings, e
         const now = performance.now();
         if (events.onPreview && events.previewIntervalMs > 0 && (now - lastPreview >= events.previewIntervalMs || step === steps)) {
           lastPreview = now;
-          events.onPreview({ step: done, startsRun: step === 1, x0, firstVariant: first, variants: n, height: job.height, width: job.width });
+          events.onPreview({
+            step: done, startsRun: step === 1, x0, firstVariant: first, variants: n, height: job.height, width: job.width, region, inJob,
+          });
         }
       };
       const result = await sample({

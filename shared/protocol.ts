@@ -312,11 +312,25 @@ export interface ProgressMessage {
   label: string;
 }
 
+/** A rectangle of canvas pixels (the coordinates of `result.layer` and `result.canvas`). */
+export interface CanvasRegion {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 export interface PreviewMessage {
   type: 'preview';
   id: RequestId;
   step: number;
-  /** One per variant, in variant order. */
+  /**
+   * Where on the canvas the images lie: the region being generated now (fill's context crop,
+   * colorize's whole image, restore's tile, uncrop's pass window). Optional for clients because it
+   * came within version 1 (PROTOCOL.md §11); the reference daemon always sends it.
+   */
+  region?: CanvasRegion;
+  /** Variants 0 … k−1 (k ≤ variants) at `region`, each with the region's aspect ratio. */
   images: EncodedImage[];
 }
 

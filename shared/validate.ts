@@ -42,6 +42,7 @@ import {
   type ImagePayload,
   type MaskPayload,
   type ModelInfo,
+  type PreviewMessage,
   type PreviewOptions,
   type ProtocolLimits,
   type RequestId,
@@ -524,13 +525,24 @@ export function validateServerMessage(value: unknown): ServerMessage {
         etaMs: f.num('etaMs', 0, Infinity),
         label: f.str('label'),
       };
-    case 'preview':
-      return {
+    case 'preview': {
+      const out: PreviewMessage = {
         type,
         id: id(),
         step: f.int('step', 0, count),
         images: f.array('images', MAX_VARIANTS).map((item, index) => encodedImage(item, `images[${index}]`)),
       };
+      if (f.has('region')) {
+        const r = f.map('region', null);
+        out.region = {
+          x: r.int('x', 0, MAX_IMAGE_SIDE),
+          y: r.int('y', 0, MAX_IMAGE_SIDE),
+          width: r.int('width', 1, MAX_IMAGE_SIDE),
+          height: r.int('height', 1, MAX_IMAGE_SIDE),
+        };
+      }
+      return out;
+    }
     case 'result': {
       const layer = f.map('layer', null);
       const canvas = f.map('canvas', null);

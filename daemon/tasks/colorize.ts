@@ -64,7 +64,10 @@ export async function runColorize(
   rgbaToTensor(small, one);
   const samples = await runChecked(
     run,
-    { cond: repeatBatch(one, variants), width: job.width, height: job.height, label: 'colorize' },
+    {
+      cond: repeatBatch(one, variants), width: job.width, height: job.height, label: 'colorize',
+      region: { canvas: { x: 0, y: 0, width: image.width, height: image.height } },
+    },
     variants,
     geometry,
   );

@@ -123,7 +123,7 @@ export async function runFill(
   rgbaToTensor(small, one);
   const samples = await runChecked(
     run,
-    { cond: repeatBatch(one, variants), width: job.width, height: job.height, hole: maskToHole(hole, job.width, job.height), label: 'fill' },
+    { cond: repeatBatch(one, variants), width: job.width, height: job.height, hole: maskToHole(hole, job.width, job.height), label: 'fill', region: { canvas: crop } },
     variants,
     geometry,
   );

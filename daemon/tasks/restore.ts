@@ -108,7 +108,11 @@ export async function runRestore(
       rgbaToTensor(tile, one);
       const samples = await runChecked(
         run,
-        { cond: repeatBatch(one, variants), width: jw, height: jh, label: `tile ${index}/${total}`, part: { index: index - 1, count: total } },
+        {
+          cond: repeatBatch(one, variants), width: jw, height: jh, label: `tile ${index}/${total}`, part: { index: index - 1, count: total },
+          // The job is the tile padded on the right and bottom: only its top-left tw×th is the image.
+          region: { canvas: { x: x0, y: y0, width: tw, height: th }, inJob: { x: 0, y: 0, width: tw, height: th } },
+        },
         variants,
         geometry,
       );

@@ -5,6 +5,7 @@
  * Tasks know geometry (context crops, working size, tiling, compositing); they know nothing about
  * samplers, seeds, onnxruntime or the socket. They call `run` for every model-sized job.
  */
+import type { Rect } from '../rect.ts';
 
 /** 8-bit RGBA, row-major, straight (non-premultiplied) alpha. */
 export interface RgbaImage {
@@ -42,6 +43,12 @@ export interface ModelJob {
   label: string;
   /** Job `index` (from 0) of the `count` jobs of this task, so progress can count over all of them. */
   part?: { index: number; count: number };
+  /**
+   * Where the job's pixels lie on the output canvas (result.layer's coordinates): previews show this
+   * region and say where it is (PROTOCOL.md §5.6), so a client can place them. `inJob` is the part of
+   * the job's W×H that covers it when that is not all of it (restore pads a small tile by reflection).
+   */
+  region: { canvas: Rect; inJob?: Rect };
 }
 
 /** Runs a job through the sampler and model: returns ŷ₀ per variant, each [3,H,W] in [-1, 1]. */

@@ -99,7 +99,7 @@ export async function runUncrop(
     }
     const samples = await runChecked(
       run,
-      { cond, width: jw, height: jh, hole: maskToHole(unknown, jw, jh), label: `pass ${i + 1}/${total} (${win.side})`, part: { index: i, count: total } },
+      { cond, width: jw, height: jh, hole: maskToHole(unknown, jw, jh), label: `pass ${i + 1}/${total} (${win.side})`, part: { index: i, count: total }, region: { canvas: rect } },
       variants,
       geometry,
     );

@@ -1,13 +1,15 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { generate, PREVIEW_BUDGET, PreviewEncoder } from '../../daemon/generate.ts';
+import { generate, PREVIEW_BUDGET, PreviewEncoder, previewSize } from '../../daemon/generate.ts';
 import { REPO_ROOT } from '../../daemon/model-manifest.ts';
 import { ModelRegistry } from '../../daemon/model-registry.ts';
 import { ModelScheduler } from '../../daemon/model-scheduler.ts';
 import type { JobPreview } from '../../daemon/job-runner.ts';
+import type { CanvasRegion, GenerateRequest } from '../../shared/protocol.ts';
 
 const preview = (step: number): JobPreview => ({
   step, startsRun: step === 1, x0: new Float32Array(3 * 8 * 8).fill(0.25), firstVariant: 0, variants: 1, height: 8, width: 8,
+  region: { x: 0, y: 0, width: 8, height: 8 }, inJob: { x: 0, y: 0, width: 8, height: 8 },
 });
 
 describe('PreviewEncoder', () => {
@@ -58,7 +60,49 @@ describe('PreviewEncoder', () => {
     await encoder.flush();
     expect(counts).toEqual([2, 3]);
   });
+
+  it('drops the previous region\'s images when the job moves on, and sends variants 0 … k−1 only', async () => {
+    const delivered: Array<{ region: CanvasRegion; count: number }> = [];
+    const encoder = new PreviewEncoder(64, 'jpeg', 3, (p) => delivered.push({ region: p.region, count: p.images.length }));
+    const a = { x: 0, y: 0, width: 8, height: 8 };
+    const b = { x: 8, y: 0, width: 8, height: 8 };
+    encoder.offer({ ...preview(1), x0: new Float32Array(3 * 3 * 64), variants: 3, region: a });
+    await encoder.flush();
+    encoder.offer({ ...preview(1), firstVariant: 2, region: b }); // variants 0 and 1 have no image at b yet
+    await encoder.flush();
+    encoder.offer({ ...preview(1), x0: new Float32Array(2 * 3 * 64), variants: 2, region: b });
+    await encoder.flush();
+    expect(delivered).toEqual([{ region: a, count: 3 }, { region: b, count: 3 }]);
+  });
 });
+
+describe('previewSize', () => {
+  it('has the region\'s aspect ratio, its longest side the smaller of maxSize and the model\'s pixels', () => {
+    const job = { x: 0, y: 0, width: 64, height: 64 };
+    expect(previewSize({ x: 5, y: 7, width: 1000, height: 500 }, job, 256)).toEqual({ width: 64, height: 32 });
+    expect(previewSize({ x: 0, y: 0, width: 1000, height: 500 }, { x: 0, y: 0, width: 512, height: 256 }, 256)).toEqual({ width: 256, height: 128 });
+    expect(previewSize({ x: 0, y: 0, width: 3000, height: 2 }, job, 256)).toEqual({ width: 64, height: 1 });
+  });
+});
+
+/** The previews of a small request run in-process on the tiny model, every step (intervalMs 1). */
+async function previewsOf(registry: ModelRegistry, request: GenerateRequest) {
+  const previews: Array<{ step: number; region: CanvasRegion; images: Array<{ width: number; height: number }> }> = [];
+  let canvas = { width: 0, height: 0 };
+  await generate({ ...request, steps: 3, sampler: 'ddim', preview: { intervalMs: 1, maxSize: 256, format: 'jpeg' } }, registry,
+    { onPreview: (p) => previews.push(p), onResult: (r) => (canvas = r.canvas) }, new AbortController().signal, { maxBatch: 8 });
+  expect(previews.length).toBeGreaterThan(0);
+  for (const p of previews) {
+    const { region } = p;
+    expect(region.x >= 0 && region.y >= 0 && region.x + region.width <= canvas.width && region.y + region.height <= canvas.height, JSON.stringify(region)).toBe(true);
+    for (const image of p.images) expect(image.width / image.height).toBeCloseTo(region.width / region.height, 1);
+  }
+  return { previews, canvas };
+}
+
+function rgba(width: number, height: number) {
+  return { format: 'rgba8' as const, width, height, data: new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 13) % 256)) };
+}
 
 describe('generate over a whole request', () => {
   const registry = ModelRegistry.scan({ root: join(REPO_ROOT, 'no-models-here'), extraDirs: [join(REPO_ROOT, 'test', 'fixtures', 'tiny-model')], device: 'cpu', intraOpThreads: 1 });
@@ -82,5 +126,31 @@ describe('generate over a whole request', () => {
     expect(progress.map((p) => p.step)).toEqual(Array.from({ length: 2 * tiles }, (_, i) => i + 1));
     expect(progress.every((p) => p.total === 2 * tiles)).toBe(true);
     expect(scheduler.stats.calls).toBe(2 * tiles);
+  });
+
+  it('previews show the region being generated, placed on the canvas: restore\'s tiles, uncrop\'s windows, fill\'s crop, colorize\'s image', async () => {
+    const restore = await previewsOf(registry, { task: 'restore', image: rgba(64, 48), variants: 2, seeds: [1, 2] });
+    const tiles = new Set(restore.previews.map((p) => JSON.stringify(p.region)));
+    expect(tiles.size).toBeGreaterThan(1); // one region per tile, each the tile (32² here), never the whole layer
+    for (const p of restore.previews) expect(p.region).toMatchObject({ width: 32, height: 32 });
+    expect(restore.previews.every((p) => p.images.length === 2)).toBe(true);
+
+    const uncrop = await previewsOf(registry, { task: 'uncrop', image: rgba(32, 32), extend: { right: { unit: 'px', value: 16 } }, variants: 1, seeds: [1] });
+    expect(uncrop.canvas).toEqual({ width: 48, height: 32 });
+    for (const p of uncrop.previews) expect(p.region.x + p.region.width).toBe(48); // the window reaches the new edge
+
+    const mask = new Uint8Array(96 * 96);
+    for (let y = 40; y < 50; y++) mask.fill(255, y * 96 + 40, y * 96 + 50);
+    const fill = await previewsOf(registry, { task: 'fill', image: rgba(96, 96), mask: { format: 'gray8', width: 96, height: 96, data: mask }, variants: 1, seeds: [1] });
+    for (const p of fill.previews) {
+      expect(p.region.x <= 40 && p.region.y <= 40 && p.region.x + p.region.width >= 50 && p.region.y + p.region.height >= 50).toBe(true);
+      expect(p.region.width).toBeLessThan(96); // the context crop, not the image
+    }
+
+    const colorize = await previewsOf(registry, { task: 'colorize', image: rgba(80, 40), variants: 1, seeds: [1] });
+    for (const p of colorize.previews) {
+      expect(p.region).toEqual({ x: 0, y: 0, width: 80, height: 40 });
+      expect(p.images[0]!.width).toBe(2 * p.images[0]!.height);
+    }
   });
 });

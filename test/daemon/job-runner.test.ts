@@ -13,7 +13,7 @@ function fillJob(variants: number): ModelJob {
   for (let i = 0; i < cond.length; i++) cond[i] = Math.sin(i % (3 * size * size)) * 0.5;
   const hole = new Float32Array(size * size);
   for (let i = 0; i < hole.length; i++) hole[i] = i % size > 10 && i % size < 20 ? 1 : 0;
-  return { cond, height: size, width: size, hole, label: 'test' };
+  return { cond, height: size, width: size, hole, label: 'test', region: { canvas: { x: 0, y: 0, width: size, height: size } } };
 }
 
 describe('createJobRunner', () => {

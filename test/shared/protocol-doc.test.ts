@@ -10,7 +10,9 @@ import { DEFAULT_CONNECTION_CAPS } from '../../daemon/connection-limiter.ts';
 import { REPO_ROOT } from '../../daemon/model-manifest.ts';
 import { ModelRegistry } from '../../daemon/model-registry.ts';
 import { DEFAULT_TIMEOUTS, KNOWN_ORIGINS, MISDIRECTED_STATUS, startServer } from '../../daemon/server.ts';
-import { CLOSE_CODES, HANDSHAKE_TIMEOUT_MS, MASK_THRESHOLD, MAX_TOKEN_LENGTH } from '../../shared/protocol.ts';
+import { WebSocket } from 'ws';
+import { decodeFrame, encodeMessage } from '../../shared/codec.ts';
+import { CLOSE_CODES, HANDSHAKE_TIMEOUT_MS, MASK_THRESHOLD, MAX_TOKEN_LENGTH, TASKS, type ClientMessage } from '../../shared/protocol.ts';
 import { closeCodeFor, LOCAL_ERROR_CODES, PROTOCOL_ERROR_CODES } from '../../shared/protocol-errors.ts';
 import { CONTROL_CHARACTERS } from '../../shared/validate.ts';
 
@@ -75,6 +77,50 @@ describe('PROTOCOL.md agrees with the code', () => {
     expect(s12).toContain(`At most ${DEFAULT_CONNECTION_CAPS.maxConnections} WebSocket connections in all and ${DEFAULT_CONNECTION_CAPS.maxConnectionsPerAddress} from one remote address`);
     expect(s12).toContain(`No valid \`hello\` within ${DEFAULT_TIMEOUTS.handshakeMs / 1000} s`);
     expect(s12).toContain(`not all arrived within ${DEFAULT_TIMEOUTS.headersMs / 1000} s, or that is not\n  complete within ${DEFAULT_TIMEOUTS.requestMs / 1000} s`);
+  });
+
+  it('§5.6: a preview carries the documented fields, its region is the rectangle the images show', async () => {
+    const s56 = DOC.slice(DOC.indexOf('### 5.6 `preview`'), DOC.indexOf('### 5.7 '));
+    const documented = rows(s56.slice(0, s56.indexOf('**EncodedImage**')), /^`[a-z]+`$/).map((r) => r[0]!.slice(1, -1));
+    const regionFields = /`region` \| map \| `\{ ([^}]*) \}`/.exec(s56)![1]!.split(', ');
+    expect(rows(s56, /^`(fill|colorize|restore|uncrop)`$/).map((r) => r[0]!.slice(1, -1)).sort()).toEqual([...TASKS].sort());
+    expect(s56).toContain('the smaller of\n`preview.maxSize` and the model\'s own pixels across the region');
+
+    const registry = ModelRegistry.scan({ root: join(REPO_ROOT, 'no-models-here'), extraDirs: [join(REPO_ROOT, 'test', 'fixtures', 'tiny-model')], device: 'cpu', intraOpThreads: 1 });
+    const server = await startServer({ host: '127.0.0.1', port: 0, registry, log: () => undefined });
+    const socket = new WebSocket(server.url);
+    try {
+      const messages: Array<Record<string, unknown>> = [];
+      const finished = new Promise<void>((resolve) => socket.on('message', (data) => {
+        const m = decodeFrame(new Uint8Array(data as Buffer)) as Record<string, unknown>;
+        messages.push(m);
+        if (m.type === 'done' || m.type === 'error') resolve();
+      }));
+      await new Promise((resolve) => socket.once('open', resolve));
+      const send = (m: ClientMessage) => socket.send(encodeMessage(m));
+      send({ type: 'hello', protocol: 1, client: 'protocol-doc' });
+      const width = 64;
+      const height = 48; // restore in 32² tiles: several regions
+      const data = new Uint8Array(width * height * 4).fill(200);
+      send({ type: 'generate', id: 'p1', request: { task: 'restore', image: { format: 'rgba8', width, height, data }, variants: 2, steps: 2, sampler: 'ddim', seeds: [1, 2], preview: { intervalMs: 1 } } });
+      await finished;
+      const previews = messages.filter((m) => m.type === 'preview');
+      expect(messages.at(-1)?.type).toBe('done');
+      expect(previews.length).toBeGreaterThan(0);
+      for (const p of previews) {
+        expect(Object.keys(p).sort()).toEqual([...documented].sort());
+        const region = p.region as Record<string, number>;
+        expect(Object.keys(region).sort()).toEqual([...regionFields].sort());
+        for (const image of p.images as Array<{ width: number; height: number }>) {
+          expect(image.width / image.height).toBeCloseTo(region.width! / region.height!, 1);
+        }
+      }
+      expect(new Set(previews.map((p) => JSON.stringify(p.region))).size).toBeGreaterThan(1);
+    } finally {
+      socket.close();
+      await server.close();
+      await registry.close();
+    }
   });
 
   it('§12 describes /health with the fields the daemon sends', async () => {

@@ -238,12 +238,20 @@ describe('validateServerMessage', () => {
     });
   });
 
+  it('reads a preview\'s region, and a preview without one (an earlier v1 daemon)', () => {
+    const image = { format: 'jpeg' as const, width: 4, height: 2, data: new Uint8Array(3) };
+    const region = { x: 10, y: 20, width: 40, height: 20 };
+    expect(validateServerMessage({ type: 'preview', id: 'a', step: 1, region, images: [image] })).toEqual({ type: 'preview', id: 'a', step: 1, region, images: [image] });
+    expect(validateServerMessage({ type: 'preview', id: 'a', step: 1, images: [image] })).toEqual({ type: 'preview', id: 'a', step: 1, images: [image] });
+  });
+
   const bad: Array<[string, unknown, ProtocolErrorCode, string]> = [
     ['an unknown type', { type: 'sparkles', id: 'a' }, 'UNKNOWN_MESSAGE_TYPE', 'type'],
     ['done without timings', { type: 'done', id: 'a' }, 'INVALID_FIELD', 'timings'],
     ['progress with a string step', { type: 'progress', id: 'a', step: '1', total: 2, etaMs: 0, label: '' }, 'INVALID_FIELD', 'step'],
     ['queued at -1', { type: 'queued', id: 'a', position: -1 }, 'INVALID_FIELD', 'position'],
     ['result without image bytes', { type: 'result', id: 'a', variant: 0, seed: 1, layer: { x: 0, y: 0, image: { format: 'png', width: 1, height: 1 } }, canvas: { width: 1, height: 1 } }, 'INVALID_FIELD', 'layer.image.data'],
+    ['preview with an empty region', { type: 'preview', id: 'a', step: 1, region: { x: 0, y: 0, width: 0, height: 4 }, images: [] }, 'INVALID_FIELD', 'region.width'],
     ['preview with a gif', { type: 'preview', id: 'a', step: 1, images: [{ format: 'gif', width: 1, height: 1, data: new Uint8Array(1) }] }, 'INVALID_FIELD', 'images[0].format'],
     ['welcome with a bad model', { ...welcome, models: [{ ...model, defaultSteps: 0 }] }, 'INVALID_FIELD', 'models[0].defaultSteps'],
     ['error without message', { type: 'error', code: 'INTERNAL' }, 'INVALID_FIELD', 'message'],
