@@ -1,9 +1,12 @@
 /**
  * The standalone editor's selection tools as pure mask rasterisers (document-size Uint8Array,
  * 255 = selected): rectangle, lasso (polygon, even-odd, sampled at pixel centres) and brush
- * (round stamps along the stroke). Also the mask's edge pixels, which the view animates as marching ants.
+ * (round stamps along the stroke); how a new shape combines with the current selection (replace,
+ * add with Shift, subtract with Alt); select all and invert. Also the mask's edge pixels, which the
+ * view animates as marching ants.
  */
 import type { Size } from '../editor/editor-document.ts';
+import { clipRect, rectAroundDisc, unionRect, type PixelRect } from './pixel-rect.ts';
 
 export interface Point {
   x: number;
@@ -11,6 +14,37 @@ export interface Point {
 }
 
 export type SelectionTool = 'rect' | 'lasso' | 'brush';
+
+/** How a new shape meets the current selection. */
+export type SelectionMode = 'replace' | 'add' | 'subtract';
+
+/** The mode a pointer-down picks: Alt subtracts, Shift adds, else the toolbar's mode. */
+export function modeForModifiers(base: SelectionMode, keys: { shiftKey: boolean; altKey: boolean }): SelectionMode {
+  if (keys.altKey) return 'subtract';
+  if (keys.shiftKey) return 'add';
+  return base;
+}
+
+/** `shape` combined with `current` (null = nothing selected) by `mode`; a new mask, inputs untouched. */
+export function combineMasks(current: Uint8Array | null, shape: Uint8Array, mode: SelectionMode): Uint8Array {
+  if (mode === 'replace' || !current) return mode === 'subtract' ? new Uint8Array(shape.length) : shape;
+  const out = new Uint8Array(shape.length);
+  if (mode === 'add') for (let i = 0; i < out.length; i++) out[i] = Math.max(current[i]!, shape[i]!);
+  else for (let i = 0; i < out.length; i++) out[i] = Math.min(current[i]!, 255 - shape[i]!);
+  return out;
+}
+
+export function selectAllMask(doc: Size): Uint8Array {
+  return new Uint8Array(doc.width * doc.height).fill(255);
+}
+
+/** The complement of `current` (nothing selected inverts to everything). */
+export function invertMask(current: Uint8Array | null, doc: Size): Uint8Array {
+  if (!current) return selectAllMask(doc);
+  const out = new Uint8Array(current.length);
+  for (let i = 0; i < out.length; i++) out[i] = 255 - current[i]!;
+  return out;
+}
 
 /** The rectangle spanned by two corner points (in any order), clipped to the document. */
 export function rectMask(doc: Size, a: Point, b: Point): Uint8Array {
@@ -49,18 +83,24 @@ export function polygonMask(doc: Size, points: Point[]): Uint8Array {
   return mask;
 }
 
-/** Adds a round brush stroke from `from` to `to` (diameter `size`) to `mask`, in place. */
-export function brushStroke(mask: Uint8Array, doc: Size, from: Point, to: Point, size: number): void {
+/**
+ * Paints a round brush stroke from `from` to `to` (diameter `size`) into `mask`, in place: 255
+ * adds, 0 erases. Returns the pixels it may have changed (null when the stroke is off the document),
+ * so the view redraws only those.
+ */
+export function brushStroke(mask: Uint8Array, doc: Size, from: Point, to: Point, size: number, value: 0 | 255 = 255): PixelRect | null {
   const radius = Math.max(0.5, size / 2);
   const length = Math.hypot(to.x - from.x, to.y - from.y);
   const steps = Math.max(1, Math.ceil(length / Math.max(1, radius / 2)));
   for (let i = 0; i <= steps; i++) {
     const t = i / steps;
-    stamp(mask, doc, from.x + (to.x - from.x) * t, from.y + (to.y - from.y) * t, radius);
+    stamp(mask, doc, from.x + (to.x - from.x) * t, from.y + (to.y - from.y) * t, radius, value);
   }
+  const dirty = unionRect(rectAroundDisc(from.x, from.y, radius), rectAroundDisc(to.x, to.y, radius));
+  return dirty && clipRect(dirty, doc);
 }
 
-function stamp(mask: Uint8Array, doc: Size, cx: number, cy: number, radius: number): void {
+function stamp(mask: Uint8Array, doc: Size, cx: number, cy: number, radius: number, value: number): void {
   const top = clamp(Math.floor(cy - radius), 0, doc.height);
   const bottom = clamp(Math.ceil(cy + radius), 0, doc.height);
   const left = clamp(Math.floor(cx - radius), 0, doc.width);
@@ -70,7 +110,7 @@ function stamp(mask: Uint8Array, doc: Size, cx: number, cy: number, radius: numb
     const dy = y + 0.5 - cy;
     for (let x = left; x < right; x++) {
       const dx = x + 0.5 - cx;
-      if (dx * dx + dy * dy <= r2) mask[y * doc.width + x] = 255;
+      if (dx * dx + dy * dy <= r2) mask[y * doc.width + x] = value;
     }
   }
 }

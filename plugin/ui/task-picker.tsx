@@ -31,7 +31,9 @@ export function TaskPicker() {
         </ToggleButton>
       ))}
     </Flex>
-    <Text UNSAFE_style={{ opacity: 0.75, fontSize: '0.85em' }}>{TASK_HINTS[task]}</Text>
+    <Text UNSAFE_style={{ opacity: 0.75, fontSize: '0.85em' }}>
+      {TASK_HINTS[task]} No prompt needed: Palette fills from the surroundings.
+    </Text>
     </Flex>
   );
 }

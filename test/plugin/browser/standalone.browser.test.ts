@@ -147,7 +147,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(BUILD_SCRIPT))('standalone 
 
   it('selects a rectangle by dragging with the rectangle tool', async () => {
     await page.getByTestId('tool-rect').click();
-    const box = (await page.getByTestId('editor-canvas').boundingBox())!;
+    const box = (await page.getByTestId('document-frame').boundingBox())!;
     const client = (x: number, y: number) => [box.x + (x * box.width) / W, box.y + (y * box.height) / H] as const;
     await page.mouse.move(...client(30, 20));
     await page.mouse.down();
@@ -254,7 +254,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(BUILD_SCRIPT))('standalone 
 
   it('selects with the lasso and the brush, clears the selection, hides a layer and exports a PNG', async () => {
     await open(photo);
-    const box = (await page.getByTestId('editor-canvas').boundingBox())!;
+    const box = (await page.getByTestId('document-frame').boundingBox())!;
     const client = (x: number, y: number) => [box.x + (x * box.width) / W, box.y + (y * box.height) / H] as const;
     const bounds = () => page.evaluate(() => window.__paletteEditor!.selectionBounds());
 
@@ -284,8 +284,8 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(BUILD_SCRIPT))('standalone 
     await page.getByTestId('layer-visible-0').uncheck();
     expect((await layers())[0]!.visible).toBe(false);
     await page.getByTestId('layer-visible-0').check();
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-png').click()]);
-    expect(download.suggestedFilename()).toBe('palette.png');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-button').click()]);
+    expect(download.suggestedFilename()).toBe('photo.png');
     const exported = await sharp(await download.path()).ensureAlpha().raw().toBuffer();
     expect(Buffer.from(exported).equals(Buffer.from(photo.rgba))).toBe(true);
   }, 60_000);
