@@ -65,9 +65,24 @@ export interface EditorDocument {
   addLayerGroup(groupName: string, layers: NewLayer[]): Promise<void>;
   /** Grows (or shrinks) the canvas; existing layers keep their pixels, shifted by the offset. */
   resizeCanvas(resize: CanvasResize): Promise<void>;
+  /**
+   * Which document is open: an id that changes when another document takes its place, or null when
+   * none is open. Hosts that can tell documents apart implement it, so results made from one
+   * document are never placed into another.
+   */
+  documentId?(): Promise<string | null>;
+  /** Calls `listener` when another document replaces the open one; returns the unsubscribe function. */
+  onDocumentChange?(listener: () => void): () => void;
 }
 
-export type EditorErrorCode = 'NO_DOCUMENT' | 'NO_ACTIVE_LAYER' | 'HOST_ERROR' | 'HOST_TIMEOUT' | 'UNSUPPORTED';
+export type EditorErrorCode =
+  | 'NO_DOCUMENT'
+  | 'NO_ACTIVE_LAYER'
+  /** The document changed between reading it and placing a result: nothing was placed. */
+  | 'DOCUMENT_CHANGED'
+  | 'HOST_ERROR'
+  | 'HOST_TIMEOUT'
+  | 'UNSUPPORTED';
 
 export class EditorError extends Error {
   readonly code: EditorErrorCode;

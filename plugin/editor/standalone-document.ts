@@ -1,8 +1,12 @@
 /**
  * EditorDocument for the standalone browser editor the daemon serves at `/`: a thin layer over
  * plugin/standalone/document-model.ts. The preview is the model's separate preview slot (drawn above
- * every layer, never in the layer list); Keep adds a real layer above the active one. The standalone
- * editor has no layer groups, so a group becomes consecutive layers named "<group> / <layer>".
+ * every layer, never in the layer list); Keep adds a real layer above the active one, Keep all a real
+ * group, each one undo step of the model's history.
+ *
+ * Results are bound to the image they were made from: `documentId` changes when another image is
+ * opened, and a layer whose image was opened over while its PNG decoded is refused
+ * (DOCUMENT_CHANGED) instead of landing on the new photo.
  */
 import {
   EditorError,
@@ -20,6 +24,19 @@ export class StandaloneDocument implements EditorDocument {
 
   async hasDocument(): Promise<boolean> {
     return this.model.hasDocument;
+  }
+
+  async documentId(): Promise<string | null> {
+    return this.model.hasDocument ? `standalone-${this.model.documentId}` : null;
+  }
+
+  onDocumentChange(listener: () => void): () => void {
+    let seen = this.model.documentId;
+    return this.model.subscribe(() => {
+      if (this.model.documentId === seen) return;
+      seen = this.model.documentId;
+      listener();
+    });
   }
 
   async documentSize(): Promise<Size> {
@@ -49,23 +66,35 @@ export class StandaloneDocument implements EditorDocument {
 
   async addLayer(layer: NewLayer): Promise<void> {
     this.requireDocument();
-    this.model.addLayer(await this.toLayer(layer, layer.name));
+    const opened = this.model.documentId;
+    const decoded = await this.toLayer(layer, layer.name);
+    this.requireSameDocument(opened);
+    this.model.addLayer(decoded, `Keep ${layer.name}`);
   }
 
   async addLayerGroup(groupName: string, layers: NewLayer[]): Promise<void> {
     this.requireDocument();
-    const decoded = await Promise.all(layers.map((layer) => this.toLayer(layer, `${groupName} / ${layer.name}`)));
-    for (const layer of decoded) this.model.addLayer(layer);
+    const opened = this.model.documentId;
+    const decoded = await Promise.all(layers.map((layer) => this.toLayer(layer, layer.name)));
+    this.requireSameDocument(opened);
+    this.model.addLayerGroup(groupName, decoded, `Keep all (${groupName})`);
   }
 
   async resizeCanvas(resize: CanvasResize): Promise<void> {
     this.requireDocument();
     if (!(resize.width > 0 && resize.height > 0)) throw new EditorError('UNSUPPORTED', 'The canvas cannot be empty.');
-    this.model.resizeCanvas(resize.width, resize.height, resize.offsetX, resize.offsetY);
+    // The panel resizes only to place an extend result next: both are one undo step.
+    this.model.resizeCanvas(resize.width, resize.height, resize.offsetX, resize.offsetY, { joinNext: 'Keep extended canvas' });
   }
 
   private requireDocument(): void {
     if (!this.model.hasDocument) throw new EditorError('NO_DOCUMENT', 'Open an image first (the Open button, or drop a file on the canvas).');
+  }
+
+  private requireSameDocument(opened: number): void {
+    if (this.model.documentId !== opened) {
+      throw new EditorError('DOCUMENT_CHANGED', 'Another image was opened while the result was being placed; nothing was added to it.');
+    }
   }
 
   private async toLayer(image: PlacedImage, name: string): Promise<EditorLayer> {

@@ -66,14 +66,39 @@ describe('StandaloneDocument over EditorModel', () => {
     expect(pixel(model.composite(false).data, 8, 1, 1)).toEqual([0, 128, 127, 255]); // half green over blue
   });
 
-  it('adds a group as consecutive named layers', async () => {
+  it('adds Keep all as one real group, one undo step', async () => {
     model.openImage('photo', { width: 4, height: 4, data: solid(4, 4, [0, 0, 0, 255]) });
     const image = await png(1, 1, [1, 1, 1, 255]);
     await editor.addLayerGroup('Palette fill ×2', [
       { x: 0, y: 0, width: 1, height: 1, png: image, name: 'a' },
       { x: 1, y: 1, width: 1, height: 1, png: image, name: 'b' },
     ]);
-    expect(model.layerInfo().map((l) => l.name)).toEqual(['photo', 'Palette fill ×2 / a', 'Palette fill ×2 / b']);
+    expect(model.layerInfo().map((l) => l.name)).toEqual(['photo', 'a', 'b']);
+    expect(model.groups.map((g) => g.name)).toEqual(['Palette fill ×2']);
+    expect(model.layerInfo().map((l) => l.groupId)).toEqual([undefined, model.groups[0]!.id, model.groups[0]!.id]);
+    expect(model.history.undoLabel).toBe('Keep all (Palette fill ×2)');
+    model.undo();
+    expect(model.layerInfo().map((l) => l.name)).toEqual(['photo']);
+  });
+
+  it('binds results to the image: another image opened while a layer decodes gets nothing (DOCUMENT_CHANGED)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const slow = new StandaloneDocument(model, async () => {
+      await gate;
+      return { width: 1, height: 1, data: new Uint8Array([1, 1, 1, 255]) };
+    });
+    model.openImage('A', { width: 4, height: 4, data: solid(4, 4, [0, 0, 0, 255]) });
+    const idA = await slow.documentId();
+    const changes: string[] = [];
+    slow.onDocumentChange(() => changes.push('changed'));
+    const adding = slow.addLayer({ x: 0, y: 0, width: 1, height: 1, png: new Uint8Array(), name: 'fill from A' });
+    model.openImage('B', { width: 2, height: 2, data: solid(2, 2, [9, 9, 9, 255]) });
+    release();
+    await expect(adding).rejects.toMatchObject({ code: 'DOCUMENT_CHANGED' });
+    expect(model.layerInfo().map((l) => l.name)).toEqual(['B']);
+    expect(await slow.documentId()).not.toBe(idA);
+    expect(changes).toEqual(['changed']);
   });
 
   it('grows the canvas keeping layers, preview and selection at the offset', async () => {
