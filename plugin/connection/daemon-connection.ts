@@ -58,6 +58,8 @@ export interface GenerateMeta {
   task: PanelTask;
   /** Extend: the left/top extension in px; { 0, 0 } otherwise. */
   canvasOffset?: { x: number; y: number };
+  /** The document the request was read from (EditorDocument.documentId), when the host can tell. */
+  documentId?: string | null;
 }
 
 /** Codes after which retrying with the same settings cannot help. */
@@ -146,6 +148,7 @@ export class DaemonConnection {
       task: meta.task,
       variants: request.variants,
       canvasOffset: meta.canvasOffset ?? { x: 0, y: 0 },
+      documentId: meta.documentId ?? null,
       at: this.now(),
     });
     // The user may have pressed Cancel while the document was being read.

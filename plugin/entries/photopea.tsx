@@ -5,6 +5,7 @@
 import { PhotopeaDocument } from '../editor/photopea-document.ts';
 import type { PhotopeaTransport } from '../editor/photopea-runner.ts';
 import { mountPanel } from '../ui/mount.tsx';
+import { isOutsidePhotopea, mountPhotopeaOutside } from '../ui/photopea-outside.tsx';
 
 const transport: PhotopeaTransport = {
   post: (script) => window.parent.postMessage(script, '*'),
@@ -22,7 +23,13 @@ const transport: PhotopeaTransport = {
 const daemonUrl = location.protocol === 'http:' && location.host ? `ws://${location.host}` : 'ws://127.0.0.1:7860';
 const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? undefined;
 
-mountPanel(document.getElementById('panel')!, new PhotopeaDocument(transport), {
-  daemonUrl,
-  ...(token ? { token } : {}),
-});
+const root = document.getElementById('panel')!;
+if (isOutsidePhotopea(window)) {
+  // Opened as a tab of its own: there is no Photopea to script, so say how to open it properly.
+  mountPhotopeaOutside(root, location.href);
+} else {
+  mountPanel(root, new PhotopeaDocument(transport), {
+    daemonUrl,
+    ...(token ? { token } : {}),
+  });
+}

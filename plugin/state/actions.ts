@@ -27,6 +27,8 @@ export type PanelAction =
       variants: number;
       /** Extend: the left and top extensions in px (where the old canvas lands); { 0, 0 } otherwise. */
       canvasOffset: { x: number; y: number };
+      /** The document the request was read from (EditorDocument.documentId); absent or null: unknown. */
+      documentId?: string | null;
       at: number;
     }
   /** A daemon message about the request in flight (queued, started, progress, preview, result, done). */
@@ -42,6 +44,8 @@ export type PanelAction =
   | { type: 'variant/kept'; generation: number; variants: number[] }
   /** Extend: the document's canvas was resized for this strip's results. */
   | { type: 'strip/canvas-resized'; generation: number }
+  /** Another document took the place of the one the strip (and a job in flight) were made from. */
+  | { type: 'document/changed'; documentId: string | null }
   // --- banner
   | { type: 'banner/show'; banner: Banner }
   | { type: 'banner/dismiss' };

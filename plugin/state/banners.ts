@@ -19,7 +19,9 @@ export type PanelErrorCode =
   | 'NOT_CONNECTED'
   | 'NO_MODEL'
   | 'BUSY'
-  | 'NOTHING_TO_KEEP';
+  | 'NOTHING_TO_KEEP'
+  /** The variants were made from another document than the one open now. */
+  | 'OTHER_DOCUMENT';
 
 export class PanelError extends Error {
   readonly code: PanelErrorCode;
@@ -51,11 +53,20 @@ const PANEL_BANNERS: Record<PanelErrorCode, (detail: string) => Banner> = {
     negative('No model installed', 'Install a model in the models folder (see models/README.md), then restart the daemon.', 'NO_MODEL', detail),
   BUSY: () => ({ tone: 'notice', code: 'BUSY', title: 'A generation is already running', action: 'Wait for it to finish, or press Cancel.' }),
   NOTHING_TO_KEEP: () => ({ tone: 'notice', code: 'NOTHING_TO_KEEP', title: 'Nothing to keep yet', action: 'Wait for a variant to finish, then press Keep.' }),
+  OTHER_DOCUMENT: (detail) => ({
+    tone: 'notice',
+    code: 'OTHER_DOCUMENT',
+    title: 'These variants belong to another document',
+    action: 'Nothing was added. Switch back to the document they were made from, or press Generate for this one.',
+    ...(detail ? { detail } : {}),
+  }),
 };
 
 const EDITOR_BANNERS: Record<EditorErrorCode, (detail: string) => Banner> = {
   NO_DOCUMENT: (d) => negative('No document is open', 'Open or create a document, then press Generate.', 'NO_DOCUMENT', d),
   NO_ACTIVE_LAYER: (d) => negative('No active layer', 'Select a pixel layer in the Layers panel, then try again.', 'NO_ACTIVE_LAYER', d),
+  DOCUMENT_CHANGED: (d) =>
+    negative('The document changed', 'Another document was opened while the result was being placed, so nothing was added to it.', 'DOCUMENT_CHANGED', d),
   HOST_TIMEOUT: (d) =>
     negative('The editor did not answer', 'Close open dialogs or finish the current tool action, then try again.', 'HOST_TIMEOUT', d),
   HOST_ERROR: (d) => negative('The editor reported an error', 'Try again; if it keeps happening, the detail below says what the editor refused.', 'HOST_ERROR', d),
@@ -127,6 +138,32 @@ export function bannerFor(error: unknown, task?: PanelTask): Banner {
   const detail = error instanceof Error ? error.message : String(error);
   return negative('Something went wrong', 'Try again; if it happens again, please report it with the detail below.', 'UNEXPECTED', detail);
 }
+
+/** After Cancel: how many variants finished before it, and that they are still there to keep. */
+export function cancelledBanner(finished: number, asked: number): Banner {
+  const action = finished === 0
+    ? 'No variant had finished yet. Press Generate to start again.'
+    : `${finished} of ${asked} variant${asked === 1 ? '' : 's'} had finished; ${finished === 1 ? 'it is' : 'they are'} in the strip below to preview and keep.`;
+  return { tone: 'notice', title: 'Cancelled', action, code: 'CANCELLED' };
+}
+
+/** Replaces whatever the connection's loss left on screen ("Not connected", "The daemon went away"). */
+export function reconnectedBanner(): Banner {
+  return { tone: 'notice', title: 'Reconnected', action: 'The daemon is back. Press Generate to run again; kept layers and finished variants are unchanged.', code: 'RECONNECTED' };
+}
+
+/** Another document replaced the one the variants were made from. */
+export function documentChangedBanner(jobCancelled: boolean): Banner {
+  return {
+    tone: 'notice',
+    title: 'Another document is open',
+    action: `The variants of the previous document were cleared${jobCancelled ? ' and its generation cancelled' : ''}, so none can land here. Press Generate for this one.`,
+    code: 'DOCUMENT_CHANGED',
+  };
+}
+
+/** Codes of banners that only say the connection is (was) down: a working connection makes them stale. */
+export const CONNECTION_BANNER_CODES: readonly string[] = ['NOT_CONNECTED', 'CONNECTION_CLOSED', 'TOO_MANY_CONNECTIONS'];
 
 /** The status line's text while offline, by reason. */
 export function offlineMessage(reason: 'unreachable' | 'unauthorized' | 'version-mismatch', url: string): string {

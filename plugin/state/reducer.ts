@@ -6,7 +6,7 @@
 import { ProtocolError } from '../../shared/protocol-errors.ts';
 import type { DoneMessage, EncodedImage, GenerateEvent, Timings } from '../../shared/protocol.ts';
 import type { PanelAction } from './actions.ts';
-import { bannerFor, offlineMessage } from './banners.ts';
+import { CONNECTION_BANNER_CODES, bannerFor, cancelledBanner, documentChangedBanner, offlineMessage, reconnectedBanner } from './banners.ts';
 import { applySettingsPatch, clampToLimits, defaultSettings } from './settings.ts';
 import type { HistoryEntry, ImageBytes, Job, JobOutcome, PanelState, PanelTask, VariantResult } from './types.ts';
 
@@ -22,6 +22,7 @@ export function initialState(url = ''): PanelState {
     job: null,
     strip: null,
     previewedVariant: null,
+    chosenVariant: null,
     history: [],
     banner: null,
     nextGeneration: 1,
@@ -42,7 +43,12 @@ export function reduce(state: PanelState, action: PanelAction): PanelState {
     case 'connection/connected': {
       const { welcome } = action;
       const connection = { kind: 'connected' as const, url: action.url, server: welcome.server };
-      return { ...state, connection, welcome, settings: clampToLimits(state.settings, welcome.limits) };
+      // A connection that comes back says so, replacing the banners its loss left; a first connection
+      // only clears a "Not connected" shown while it was being made.
+      const wasDown = state.connection.kind === 'reconnecting' || state.connection.kind === 'offline';
+      const staleBanner = state.banner?.code !== undefined && CONNECTION_BANNER_CODES.includes(state.banner.code);
+      const banner = wasDown ? reconnectedBanner() : staleBanner ? null : state.banner;
+      return { ...state, connection, welcome, settings: clampToLimits(state.settings, welcome.limits), banner };
     }
 
     case 'connection/reconnecting': {
@@ -85,12 +91,14 @@ export function reduce(state: PanelState, action: PanelAction): PanelState {
         canvasOffset: action.canvasOffset,
         canvasResized: false,
         kept: [],
+        documentId: action.documentId ?? null,
       };
       return {
         ...state,
         job,
         strip,
         previewedVariant: null,
+        chosenVariant: null,
         nextGeneration: Math.max(state.nextGeneration, generation + 1),
       };
     }
@@ -101,9 +109,14 @@ export function reduce(state: PanelState, action: PanelAction): PanelState {
     case 'job/cancel-requested':
       return state.job && !state.job.cancelRequested ? { ...state, job: { ...state.job, cancelRequested: true } } : state;
 
-    case 'job/cancelled':
+    case 'job/cancelled': {
       if (!isCurrent(state, action.requestId)) return state;
-      return endJob(state, 'cancelled', action.at, null);
+      const { job } = state;
+      // A job cancelled because its document went away keeps the banner that said so.
+      const ownStrip = state.strip?.generation === job?.generation;
+      const banner = job && job.requestId !== null && ownStrip ? cancelledBanner(job.results.length, job.variants) : state.banner;
+      return { ...endJob(state, 'cancelled', action.at, null), banner };
+    }
 
     case 'job/failed':
       if (!isCurrent(state, action.requestId)) return { ...state, banner: state.banner ?? action.banner };
@@ -111,7 +124,8 @@ export function reduce(state: PanelState, action: PanelAction): PanelState {
 
     case 'variant/previewed':
       if (action.variant !== null && !state.strip?.results.some((r) => r.variant === action.variant)) return state;
-      return state.previewedVariant === action.variant ? state : { ...state, previewedVariant: action.variant };
+      if (state.previewedVariant === action.variant) return state;
+      return { ...state, previewedVariant: action.variant, chosenVariant: action.variant ?? state.chosenVariant };
 
     case 'variant/kept': {
       const { strip } = state;
@@ -119,7 +133,8 @@ export function reduce(state: PanelState, action: PanelAction): PanelState {
       return {
         ...state,
         strip: strip && strip.generation === action.generation ? { ...strip, kept: addKept(strip.kept) } : strip,
-        previewedVariant: null,
+        previewedVariant: null, // Keep removes the preview layer …
+        chosenVariant: action.variants.length === 1 ? action.variants[0]! : state.chosenVariant, // … the big preview stays
         history: state.history.map((entry) => (entry.generation === action.generation ? { ...entry, kept: addKept(entry.kept) } : entry)),
       };
     }
@@ -128,6 +143,20 @@ export function reduce(state: PanelState, action: PanelAction): PanelState {
       return state.strip && state.strip.generation === action.generation
         ? { ...state, strip: { ...state.strip, canvasResized: true } }
         : state;
+
+    case 'document/changed': {
+      const { strip, job } = state;
+      if (!strip || strip.documentId === null || strip.documentId === action.documentId) return state;
+      const jobOfStrip = job !== null && job.generation === strip.generation;
+      return {
+        ...state,
+        strip: null,
+        previewedVariant: null,
+        chosenVariant: null,
+        job: jobOfStrip && job ? { ...job, cancelRequested: true } : job,
+        banner: documentChangedBanner(jobOfStrip),
+      };
+    }
 
     case 'banner/show':
       return { ...state, banner: action.banner };

@@ -36,6 +36,14 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
 
+/**
+ * Time left while steps remain: rounded up, so it never reads "0 s left" before the last step (the
+ * daemon's step/total and etaMs cover the whole request: every tile, pass and sub-batch).
+ */
+export function formatRemaining(ms: number): string {
+  return formatDuration(Math.max(1, Math.ceil(ms / 1000)) * 1000);
+}
+
 /** One line about the job: phase, step/total, ETA and the daemon's stage label. */
 export function jobStatusText(job: Job): string {
   if (job.cancelRequested) return 'Cancelling…';
@@ -49,7 +57,7 @@ export function jobStatusText(job: Job): string {
       const p = job.progress;
       const done = job.results.length;
       const base = p ? `Step ${p.step}/${p.total}` : 'Starting';
-      const eta = p && p.step < p.total ? ` · ${formatDuration(p.etaMs)} left` : '';
+      const eta = p && p.step < p.total && p.etaMs > 0 ? ` · ${formatRemaining(p.etaMs)} left` : '';
       const label = p?.label ? ` · ${p.label}` : '';
       const results = job.phase === 'finishing' ? ` · ${done}/${job.variants} variants` : '';
       return `${base}${eta}${label}${results}`;

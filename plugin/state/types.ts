@@ -158,6 +158,11 @@ export interface VariantStrip {
   canvasResized: boolean;
   /** Variants (numbers) already added to the document as layers. */
   kept: number[];
+  /**
+   * The document the job read (EditorDocument.documentId), or null when the host cannot tell
+   * documents apart. Results are never previewed in or kept into another document.
+   */
+  documentId: string | null;
 }
 
 export type JobOutcome = 'done' | 'cancelled' | 'failed';
@@ -203,6 +208,11 @@ export interface PanelState {
   strip: VariantStrip | null;
   /** The strip variant (number) shown as the document's preview layer, or null. */
   previewedVariant: number | null;
+  /**
+   * The variant the big preview shows: the one last clicked or previewed, kept after Keep (which
+   * removes the preview layer) so the big preview does not jump back to variant 1. Null: the first.
+   */
+  chosenVariant: number | null;
   /** Finished generations of this session, newest first. */
   history: HistoryEntry[];
   banner: Banner | null;

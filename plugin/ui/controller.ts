@@ -6,6 +6,11 @@
  *
  * Editor calls are serialized: a click on another variant while the host is still placing the
  * previous preview waits for it, so previews and layers never interleave.
+ *
+ * Results are bound to the document they were read from: when the host reports another document
+ * (EditorDocument.onDocumentChange) the strip is cleared and a job for the old one cancelled, and
+ * every preview or Keep first checks the document id, so nothing lands on another document.
+ * When a job ends with results, the first is previewed in the document at once.
  */
 import type { DaemonConnection } from '../connection/daemon-connection.ts';
 import type { EditorDocument } from '../editor/editor-document.ts';
@@ -18,13 +23,20 @@ import type { VariantStrip } from '../state/types.ts';
 
 export class PanelController {
   private editorQueue: Promise<void> = Promise.resolve();
+  private readonly stopWatchingDocument: () => void;
 
   constructor(
     private readonly store: PanelStore,
     private readonly editor: EditorDocument,
     private readonly connection: DaemonConnection,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.stopWatchingDocument = editor.onDocumentChange?.(() => void this.documentChanged()) ?? (() => undefined);
+  }
+
+  dispose(): void {
+    this.stopWatchingDocument();
+  }
 
   /** Generate: read the document, build the request, send it. Resolves when the job has ended. */
   async generate(): Promise<void> {
@@ -40,10 +52,13 @@ export class PanelController {
     }
     const task = start.task;
     store.dispatch({ type: 'job/preparing', task, at: this.now() });
+    const generation = store.getState().job?.generation;
     let prepared;
+    let documentId: string | null = null;
     try {
       prepared = await this.onEditor(async () => {
         if (!(await this.editor.hasDocument())) throw new EditorError('NO_DOCUMENT', 'No document is open.');
+        documentId = (await this.editor.documentId?.()) ?? null;
         // The old preview layer must not end up in the pixels we read.
         await this.editor.clearPreview();
         store.dispatch({ type: 'variant/previewed', variant: null });
@@ -60,7 +75,8 @@ export class PanelController {
       store.dispatch({ type: 'job/cancelled', requestId: null, at: this.now() });
       return;
     }
-    await this.connection.generate(prepared.request, { task, canvasOffset: prepared.canvasOffset });
+    await this.connection.generate(prepared.request, { task, canvasOffset: prepared.canvasOffset, documentId });
+    await this.previewFirstResult(generation);
   }
 
   cancel(): void {
@@ -73,6 +89,7 @@ export class PanelController {
       const { strip, previewedVariant } = this.store.getState();
       const result = stripResult(strip, variant);
       if (!strip || !result) return;
+      await this.requireStripDocument(strip);
       if (previewedVariant === variant) {
         await this.editor.clearPreview();
         this.store.dispatch({ type: 'variant/previewed', variant: null });
@@ -86,10 +103,11 @@ export class PanelController {
   /** Keeps one variant (default: the previewed one, else the first finished) as a new layer. */
   keep(variant?: number): Promise<void> {
     return this.onEditorReporting(async () => {
-      const { strip, previewedVariant } = this.store.getState();
-      const chosen = variant ?? previewedVariant ?? strip?.results[0]?.variant;
+      const { strip, previewedVariant, chosenVariant } = this.store.getState();
+      const chosen = variant ?? previewedVariant ?? chosenVariant ?? strip?.results[0]?.variant;
       const result = chosen === undefined ? undefined : stripResult(strip, chosen);
       if (!strip || !result) throw new PanelError('NOTHING_TO_KEEP', 'No finished variant.');
+      await this.requireStripDocument(strip);
       await this.editor.clearPreview();
       await this.resizeForExtend(strip, result);
       await this.editor.addLayer(keptLayer(this.currentStrip(strip), result));
@@ -103,6 +121,7 @@ export class PanelController {
       const { strip } = this.store.getState();
       const first = strip?.results[0];
       if (!strip || !first) throw new PanelError('NOTHING_TO_KEEP', 'No finished variant.');
+      await this.requireStripDocument(strip);
       await this.editor.clearPreview();
       await this.resizeForExtend(strip, first);
       const current = this.currentStrip(strip);
@@ -116,6 +135,32 @@ export class PanelController {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** After a job: the first result goes into the document at once, unless a variant is already shown. */
+  private async previewFirstResult(generation: number | undefined): Promise<void> {
+    const { strip, previewedVariant, job } = this.store.getState();
+    const first = strip?.results[0];
+    if (!strip || !first || strip.generation !== generation || previewedVariant !== null || job) return;
+    await this.previewVariant(first.variant);
+  }
+
+  /** The host opened another document: drop the strip made from the old one, and cancel its job. */
+  private async documentChanged(): Promise<void> {
+    const documentId = (await this.editor.documentId?.()) ?? null;
+    const before = this.store.getState();
+    this.store.dispatch({ type: 'document/changed', documentId });
+    const after = this.store.getState();
+    if (after.job && after.job.cancelRequested && !before.job?.cancelRequested) this.connection.cancel();
+  }
+
+  /** Refuses (and clears the strip) when the open document is not the one the strip was made from. */
+  private async requireStripDocument(strip: VariantStrip): Promise<void> {
+    if (strip.documentId === null || !this.editor.documentId) return;
+    const current = await this.editor.documentId();
+    if (current === strip.documentId) return;
+    this.store.dispatch({ type: 'document/changed', documentId: current });
+    throw new PanelError('OTHER_DOCUMENT', 'The variants were made from another document.');
+  }
 
   private async resizeForExtend(strip: VariantStrip, result: VariantStrip['results'][number]): Promise<void> {
     const resize = canvasResizeFor(strip, result);

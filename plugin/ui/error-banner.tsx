@@ -1,4 +1,7 @@
-/** The banner: what happened, what to do, the underlying detail, and a Dismiss button. */
+/**
+ * The banner: what happened, what to do, the underlying detail, and a Dismiss button. The error code
+ * is for bug reports, so it sits on the quiet details line, never in front of the message.
+ */
 import { ActionButton, Content, Flex, Heading, InlineAlert, Text } from '@adobe/react-spectrum';
 import { usePanel, usePanelState } from './panel-context.ts';
 
@@ -12,10 +15,10 @@ export function ErrorBanner() {
       <Content>
         <Flex direction="column" gap="size-100">
           <Text>{banner.action}</Text>
-          {banner.detail && (
-            <Text UNSAFE_style={{ opacity: 0.75, fontSize: '0.85em', wordBreak: 'break-word' }}>
-              {banner.code ? `${banner.code}: ` : ''}
-              {banner.detail}
+          {(banner.detail || (banner.code && banner.tone === 'negative')) && (
+            <Text UNSAFE_style={{ opacity: 0.7, fontSize: '0.85em', wordBreak: 'break-word' }} data-testid="banner-details">
+              {banner.detail ? `Details: ${banner.detail}` : 'Details:'}
+              {banner.code ? ` (error code ${banner.code})` : ''}
             </Text>
           )}
           <Flex justifyContent="end">

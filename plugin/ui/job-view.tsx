@@ -43,13 +43,14 @@ export function JobProgress({ job }: { job: Job }) {
 
 /** The image for the big preview: the live refinement while running, else the chosen result. */
 function previewImage(state: PanelState): ImageBytes | undefined {
-  const { job, strip, previewedVariant } = state;
+  const { job, strip, previewedVariant, chosenVariant } = state;
   if (job?.preview) {
     const finished = new Set(job.results.map((r) => r.variant));
     const refining = job.preview.images.findIndex((_, i) => !finished.has(i));
     return job.preview.images[refining >= 0 ? refining : 0];
   }
-  const chosen = previewedVariant === null ? strip?.results[0] : stripResult(strip, previewedVariant);
+  const shown = previewedVariant ?? chosenVariant;
+  const chosen = (shown === null ? undefined : stripResult(strip, shown)) ?? strip?.results[0];
   return chosen?.layer.image;
 }
 
@@ -81,8 +82,10 @@ function Thumbnail({ image, label }: { image: ImageBytes | undefined; label: str
 
 export function VariantStripView() {
   const { controller } = usePanel();
-  const { strip, job, previewedVariant } = usePanelState();
+  const { strip, job, previewedVariant, chosenVariant } = usePanelState();
   if (!strip) return null;
+  // The variant Keep takes and the strip marks: the one previewed, else the one last chosen.
+  const current = previewedVariant ?? chosenVariant;
   const live = job && job.generation === strip.generation ? job : null;
   // While the job runs, variants still sampling show as placeholders; afterwards only results.
   const count = live ? Math.max(strip.expected, strip.results.length) : 0;
@@ -102,7 +105,7 @@ export function VariantStripView() {
             );
           }
           const kept = strip.kept.includes(variant);
-          const selected = previewedVariant === variant;
+          const selected = current === variant;
           // A plain button: Spectrum's ActionButton squeezes image content, and UXP handles it better.
           return (
             <button
@@ -129,7 +132,7 @@ export function VariantStripView() {
       </Flex>
       <Flex gap="size-100" alignItems="center" wrap>
         <ActionButton onPress={() => void controller.keep()} isDisabled={strip.results.length === 0} data-testid="keep-button">
-          {previewedVariant === null ? 'Keep' : `Keep variant ${previewedVariant + 1}`}
+          {current === null ? 'Keep' : `Keep variant ${current + 1}`}
         </ActionButton>
         <ActionButton onPress={() => void controller.keepAll()} isDisabled={strip.results.length === 0} data-testid="keep-all-button">
           Keep all

@@ -59,6 +59,7 @@ export function mountPanel(root: HTMLElement, editor: EditorDocument, options: M
     if (!mounted) return;
     mounted = false;
     connection.stop();
+    controller.dispose();
     reactRoot.unmount();
   };
 }

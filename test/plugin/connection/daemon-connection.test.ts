@@ -224,7 +224,7 @@ describe('DaemonConnection: requests', () => {
     connection.stop();
   });
 
-  it('cancel() sends cancel for the request in flight; `cancelled` ends it without a banner', async () => {
+  it('cancel() sends cancel for the request in flight; `cancelled` ends it with the "Cancelled" notice', async () => {
     const { daemon, store, connection } = await connected();
     const running = connection.generate(REQUEST, { task: 'colorize' });
     const { id } = await daemon.latest.nextGenerate();
@@ -235,7 +235,7 @@ describe('DaemonConnection: requests', () => {
     await running;
     const state = store.getState();
     expect(state.job).toBeNull();
-    expect(state.banner).toBeNull();
+    expect(state.banner).toMatchObject({ tone: 'notice', title: 'Cancelled' });
     expect(state.history[0]?.outcome).toBe('cancelled');
     expect(connection.cancel()).toBe(false);
     connection.stop();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PanelAction } from '../../../plugin/state/actions.ts';
-import { bannerFor } from '../../../plugin/state/banners.ts';
+import { PanelError, bannerFor } from '../../../plugin/state/banners.ts';
 import { MAX_HISTORY, initialState, reduce } from '../../../plugin/state/reducer.ts';
 import { createPanelStore } from '../../../plugin/state/store.ts';
 import type { PanelState, WelcomeInfo } from '../../../plugin/state/types.ts';
@@ -163,12 +163,13 @@ describe('job lifecycle', () => {
 });
 
 describe('cancel', () => {
-  it('marks the job, then ends it as cancelled without a banner, keeping finished variants', () => {
+  it('marks the job, then ends it as cancelled with a "Cancelled" notice, keeping finished variants', () => {
     let state = run([...sent(), result('r1', 0, 3), { type: 'job/cancel-requested' }]);
     expect(state.job?.cancelRequested).toBe(true);
     state = reduce(state, { type: 'job/cancelled', requestId: 'r1', at: 500 });
     expect(state.job).toBeNull();
-    expect(state.banner).toBeNull();
+    expect(state.banner).toMatchObject({ tone: 'notice', title: 'Cancelled' });
+    expect(state.banner?.action).toMatch(/1 of 2 variants had finished/);
     expect(state.history[0]).toMatchObject({ outcome: 'cancelled', results: 1, seeds: [3] });
     expect(state.strip?.results).toHaveLength(1);
   });
@@ -253,5 +254,53 @@ describe('PanelStore', () => {
     store.dispatch({ type: 'task/select', task: 'fill' });
     expect(seen).toEqual(['task/select:extend']);
     expect(store.getState().task).toBe('fill');
+  });
+});
+
+describe('never lose work, never mislead', () => {
+  const connected = (state: PanelState) => reduce(state, { type: 'connection/connected', url: URL, welcome: WELCOME });
+  const sentFor = (documentId: string): PanelAction[] => [
+    { type: 'job/preparing', task: 'fill', at: 100 },
+    { type: 'job/sent', requestId: 'r1', task: 'fill', variants: 2, canvasOffset: { x: 0, y: 0 }, documentId, at: 110 },
+  ];
+
+  it('"Reconnected" replaces the banners a lost connection left; a first connection clears "Not connected"', () => {
+    let state = connected(initialState(URL));
+    state = run([
+      { type: 'connection/reconnecting', url: URL, attempt: 1, nextRetryAt: 1500, reason: 'closed', at: 1000 },
+      { type: 'banner/show', banner: bannerFor(new PanelError('NOT_CONNECTED', 'x')) },
+    ], state);
+    expect(state.banner?.title).toBe('Not connected to the daemon');
+    state = connected(state);
+    expect(state.banner).toMatchObject({ tone: 'notice', title: 'Reconnected' });
+
+    let first = reduce(initialState(URL), { type: 'banner/show', banner: bannerFor(new PanelError('NOT_CONNECTED', 'x')) });
+    first = connected(first);
+    expect(first.banner).toBeNull();
+  });
+
+  it('another document clears the strip made from the first one and marks its job for cancelling', () => {
+    let state = run([...sentFor('doc-A'), result('r1', 0, 3)]);
+    expect(state.strip?.documentId).toBe('doc-A');
+    expect(reduce(state, { type: 'document/changed', documentId: 'doc-A' })).toBe(state);
+    state = reduce(state, { type: 'document/changed', documentId: 'doc-B' });
+    expect(state.strip).toBeNull();
+    expect(state.job?.cancelRequested).toBe(true);
+    expect(state.banner?.title).toBe('Another document is open');
+    // Later results of the old job never reach a strip, and its cancel keeps the banner that says why.
+    state = run([result('r1', 1, 4), { type: 'job/cancelled', requestId: 'r1', at: 300 }], state);
+    expect(state.strip).toBeNull();
+    expect(state.banner?.title).toBe('Another document is open');
+  });
+
+  it('the big preview follows the chosen variant, also after Keep', () => {
+    let state = run([...sent('r1', 3), result('r1', 0, 3), result('r1', 1, 4), result('r1', 2, 5)]);
+    state = reduce(state, { type: 'variant/previewed', variant: 2 });
+    expect(state.chosenVariant).toBe(2);
+    state = reduce(state, { type: 'variant/kept', generation: state.strip!.generation, variants: [2] });
+    expect(state.previewedVariant).toBeNull();
+    expect(state.chosenVariant).toBe(2);
+    state = reduce(state, { type: 'variant/previewed', variant: null });
+    expect(state.chosenVariant).toBe(2);
   });
 });

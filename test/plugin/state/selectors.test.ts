@@ -3,6 +3,7 @@ import { bannerFor, PanelError } from '../../../plugin/state/banners.ts';
 import {
   canvasResizeFor,
   connectionText,
+  formatRemaining,
   jobProgressFraction,
   jobStatusText,
   keptLayer,
@@ -54,7 +55,7 @@ describe('placement', () => {
     layer: { x: 0, y: 10, image: { mime: 'image/png', format: 'png', width: 140, height: 100, data: new Uint8Array([1]) } },
     canvas: { width: 140, height: 120 },
   };
-  const strip: VariantStrip = { generation: 1, task: 'extend', expected: 1, results: [result], canvasOffset: { x: 40, y: 20 }, canvasResized: false, kept: [] };
+  const strip: VariantStrip = { generation: 1, task: 'extend', expected: 1, results: [result], canvasOffset: { x: 40, y: 20 }, canvasResized: false, kept: [], documentId: null };
 
   it('names layers after task and seed', () => {
     expect(layerName('fill', 1234)).toBe('Palette fill · seed 1234');
@@ -81,5 +82,20 @@ describe('bannerFor', () => {
     const foreign = Object.assign(new Error('gone'), { name: 'ProtocolError', code: 'CONNECTION_CLOSED' });
     expect(bannerFor(foreign).title).toBe('The daemon went away');
     expect(bannerFor('weird')).toMatchObject({ title: 'Something went wrong', detail: 'weird' });
+  });
+});
+
+describe('ETA', () => {
+  it('never reads "0 s left" while steps remain, and shows none when the daemon has no estimate', () => {
+    expect(formatRemaining(0)).toBe('1 s');
+    expect(formatRemaining(400)).toBe('1 s');
+    expect(formatRemaining(61_200)).toBe('1 min 02 s');
+    const sentJob = reduce(reduce(initialState(URL), { type: 'job/preparing', task: 'restore', at: 0 }), {
+      type: 'job/sent', requestId: 'r1', task: 'restore', variants: 1, canvasOffset: { x: 0, y: 0 }, at: 0,
+    });
+    const job = { ...sentJob.job!, phase: 'running' as const, progress: { step: 19, total: 20, etaMs: 120, label: 'restore · tile 4/4' } };
+    expect(jobStatusText(job)).toContain('1 s left');
+    expect(jobStatusText({ ...job, progress: { ...job.progress, etaMs: 0 } })).not.toContain('left');
+    expect(jobStatusText({ ...job, progress: { ...job.progress, step: 20 } })).not.toContain('left');
   });
 });

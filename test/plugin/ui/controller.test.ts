@@ -37,12 +37,26 @@ class FakeEditor implements EditorDocument {
 
 const png = (width: number, height: number): EncodedImage => ({ format: 'png', width, height, data: new Uint8Array([0x89, 0x50, 0x4e, 0x47]) });
 
-async function setup({ daemonUp = true } = {}) {
+/** An editor that tells documents apart, like the standalone one: `open()` replaces the document. */
+class TwoDocumentEditor extends FakeEditor {
+  current = 'A';
+  private readonly listeners = new Set<() => void>();
+  async documentId() { return this.current; }
+  onDocumentChange(listener: () => void) {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+  open(id: string) {
+    this.current = id;
+    for (const listener of this.listeners) listener();
+  }
+}
+
+async function setup({ daemonUp = true, editor = new FakeEditor() } = {}) {
   const daemon = new FakeDaemon();
   daemon.up = daemonUp;
   const store = new PanelStore(initialState('ws://x/'));
   const connection = new DaemonConnection({ url: 'ws://x/', socketFactory: daemon.factory, store });
-  const editor = new FakeEditor();
   const controller = new PanelController(store, editor, connection);
   connection.start();
   await flush();
@@ -154,5 +168,49 @@ describe('PanelController', () => {
     expect(store.getState().banner?.code).toBe('NOT_CONNECTED');
     expect(editor.calls).toEqual([]);
     connection.stop();
+  });
+
+  it('after a job the first variant is previewed in the document at once', async () => {
+    const { daemon, store, controller, editor, connection } = await setup();
+    store.dispatch({ type: 'task/select', task: 'colorize' });
+    const running = controller.generate();
+    answer(daemon.latest, await daemon.latest.nextGenerate(), () => ({ x: 0, y: 0, w: W, h: H, cw: W, ch: H }));
+    await running;
+    expect(store.getState().previewedVariant).toBe(0);
+    expect(editor.calls.at(-1)).toBe('showPreview');
+    connection.stop();
+  });
+
+  it('A→B: a fill made on photo A never lands on photo B, whether Keep is pressed or called', async () => {
+    const editor = new TwoDocumentEditor();
+    const { daemon, store, controller, connection } = await setup({ editor });
+    editor.selection = { width: W, height: H, data: new Uint8Array(W * H).fill(255) };
+    const running = controller.generate();
+    answer(daemon.latest, await daemon.latest.nextGenerate(), () => ({ x: 0, y: 0, w: 4, h: 3, cw: W, ch: H }));
+    await running;
+    expect(store.getState().strip?.documentId).toBe('A');
+    editor.open('B');
+    await flush();
+    expect(store.getState().strip).toBeNull();
+    await controller.keep(0);
+    await controller.keepAll();
+    expect(editor.layers).toEqual([]);
+    expect(editor.groups).toEqual([]);
+    expect(store.getState().banner?.code).toBe('NOTHING_TO_KEEP');
+
+    // Without the change notice (a host that only answers documentId), the check before Keep refuses too.
+    const quiet = new TwoDocumentEditor();
+    const second = await setup({ editor: quiet });
+    quiet.selection = editor.selection;
+    const again = second.controller.generate();
+    answer(second.daemon.latest, await second.daemon.latest.nextGenerate(), () => ({ x: 0, y: 0, w: 4, h: 3, cw: W, ch: H }));
+    await again;
+    quiet.current = 'B';
+    await second.controller.keep(0);
+    expect(quiet.layers).toEqual([]);
+    expect(second.store.getState().banner?.code).toBe('OTHER_DOCUMENT');
+    expect(second.store.getState().strip).toBeNull();
+    connection.stop();
+    second.connection.stop();
   });
 });
