@@ -30,6 +30,7 @@ export function ExportControls({ model, documentName, onError }: ExportControlsP
       link.download = exportFileName(documentName, format);
       link.click();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      model.markSaved(); // the layers are now in a file: replacing the document needs no warning
     } catch (e) {
       onError(`Could not export ${format.label}: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -45,8 +46,9 @@ export function ExportControls({ model, documentName, onError }: ExportControlsP
         <input data-testid="export-quality" type="number" min={1} max={100} value={quality} aria-label={`${format.label} quality (%)`}
           title="Quality (%)" onChange={(e) => setQuality(Number(e.target.value))} />
       )}
-      <button type="button" data-testid="export-button" disabled={!model.hasDocument} onClick={() => void save()}>
-        Export {format.label}
+      <button type="button" data-testid="export-button" disabled={!model.hasDocument} aria-label={`Export as ${format.label}`}
+        onClick={() => void save()}>
+        Export
       </button>
     </span>
   );
