@@ -1,0 +1,244 @@
+/**
+ * "Never lose work, never mislead", in real headless Chromium against the real daemon (tiny fixture
+ * model): undo/redo of Keep, Keep all as a group, the A→B case (a fill made on photo A never lands on
+ * photo B), the first variant previewed after a job, a cancelled batch keeping the variants that
+ * finished, banners replaced after a reconnect, dismissible file errors, photopea.html on its own.
+ * Screenshots at 1280×720 go to test-output/never-lose-work/ (PALETTE_SHOTS overrides the folder).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../../daemon/model-manifest.ts';
+import { ModelRegistry } from '../../../daemon/model-registry.ts';
+import { startServer, type RunningServer } from '../../../daemon/server.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const BUILD_SCRIPT = join(REPO_ROOT, 'scripts', 'build-plugin.mjs');
+const SHOTS = process.env['PALETTE_SHOTS'] ?? join(REPO_ROOT, 'test-output', 'never-lose-work');
+const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
+
+async function writePhoto(dir: string, name: string, width: number, height: number, tint: number): Promise<string> {
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) {
+    const x = i % width, y = Math.floor(i / width);
+    rgb[i * 3] = (x * 255) / width; rgb[i * 3 + 1] = (y * 255) / height; rgb[i * 3 + 2] = tint;
+  }
+  const path = join(dir, name);
+  writeFileSync(path, await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer());
+  return path;
+}
+
+describe.skipIf(!existsSync(CHROMIUM) || !existsSync(BUILD_SCRIPT))('never lose work (Chromium)', () => {
+  let tmp: string;
+  let registry: ModelRegistry;
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  let photoA: string, photoB: string, bigPhoto: string;
+  const pageErrors: string[] = [];
+  const start = (port: number) => startServer({ host: '127.0.0.1', port, registry, webRoot: join(tmp, 'web'), log: () => undefined });
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'palette-nlw-'));
+    mkdirSync(SHOTS, { recursive: true });
+    await promisify(execFile)(process.execPath, [BUILD_SCRIPT, '--out', tmp, '--dev'], { cwd: REPO_ROOT });
+    photoA = await writePhoto(tmp, 'photo-a.png', 96, 64, 40);
+    photoB = await writePhoto(tmp, 'photo-b.png', 80, 60, 220);
+    bigPhoto = await writePhoto(tmp, 'big.png', 256, 192, 128);
+    registry = ModelRegistry.scan({ root: join(tmp, 'no-models'), extraDirs: [FIXTURE], device: 'cpu', intraOpThreads: 1 });
+    server = await start(0);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`http://127.0.0.1:${server.port}/`);
+    await page.waitForFunction(() => document.querySelector('[data-testid="connection-status"]')?.textContent?.includes('Connected'), undefined, { timeout: 30_000 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await registry?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  const layers = () => page.evaluate(() => window.__paletteEditor!.layers());
+  const panel = <T,>(read: string) => page.evaluate((code) => new Function('s', `return ${code}`)(window.__palettePanel!.store.getState()), read) as Promise<T>;
+  const historyCount = () => page.locator('[data-testid="history-list"] li[data-outcome]').count();
+  const outcome = () => page.locator('[data-testid="history-list"] li[data-outcome]').first().getAttribute('data-outcome');
+
+  async function open(path: string, acceptReplace = false): Promise<void> {
+    if (acceptReplace) page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByTestId('open-file').setInputFiles(path);
+    await expect.poll(async () => (await layers()).length).toBe(1);
+  }
+
+  async function fill(variants: number): Promise<void> {
+    await page.evaluate(() => window.__paletteEditor!.setSelectionRect(30, 20, 30, 24));
+    await page.getByTestId('task-fill').click();
+    await page.getByTestId('variants-input').fill(String(variants));
+    await page.getByTestId('quality-fast').check({ force: true });
+    const before = await historyCount();
+    await page.getByTestId('generate-button').click();
+    await expect.poll(historyCount, { timeout: 120_000, interval: 100 }).toBe(before + 1);
+    expect(await outcome()).toBe('done');
+  }
+
+  it('previews the first variant in the document as soon as the job ends, tint hidden', async () => {
+    await open(photoA);
+    await fill(2);
+    await expect.poll(() => panel<number | null>('s.previewedVariant')).toBe(0);
+    expect(await page.getByTestId('variant-0').getAttribute('aria-pressed')).toBe('true');
+    expect(await page.getByTestId('keep-button').innerText()).toContain('Keep variant 1');
+    await shot('01-first-variant-previewed');
+  }, 180_000);
+
+  it('undoes and redoes Keep with the buttons, Ctrl+Z, Ctrl+Shift+Z and Ctrl+Y', async () => {
+    await page.getByTestId('variant-1').click();
+    await page.getByTestId('keep-button').click();
+    await expect.poll(async () => (await layers()).length).toBe(2);
+    // The big preview stays on the kept variant (it used to jump back to variant 1).
+    expect(await panel<number | null>('s.chosenVariant')).toBe(1);
+    expect(await page.getByTestId('keep-button').innerText()).toContain('variant 2');
+    expect(await page.getByTestId('undo-button').getAttribute('aria-label')).toMatch(/^Undo Keep Palette fill/);
+    await shot('02-kept');
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur()); // keys go to the page, not a field
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => (await layers()).length).toBe(1);
+    await shot('03-undone');
+    await page.keyboard.press('Control+Shift+z');
+    await expect.poll(async () => (await layers()).length).toBe(2);
+    await page.getByTestId('undo-button').click();
+    await expect.poll(async () => (await layers()).length).toBe(1);
+    await page.keyboard.press('Control+y');
+    await expect.poll(async () => (await layers()).length).toBe(2);
+    expect((await layers())[1]!.name).toMatch(/^Palette fill · seed/);
+  }, 60_000);
+
+  it('keeps all as one real group that hides, collapses and undoes as one', async () => {
+    await page.getByTestId('keep-all-button').click();
+    await expect.poll(async () => (await layers()).length).toBe(4);
+    const [group] = await page.evaluate(() => window.__paletteEditor!.groups());
+    expect(group!.name).toMatch(/Palette fill · 2 variants/);
+    await page.getByTestId(`group-visible-${group!.id}`).uncheck();
+    expect((await page.evaluate(() => window.__paletteEditor!.groups()))[0]!.visible).toBe(false);
+    await page.getByTestId(`group-toggle-${group!.id}`).click();
+    expect(await page.locator('[data-testid^="layer-visible-"]').count()).toBe(2); // the group's layers folded away
+    await shot('04-keep-all-group-collapsed');
+    await page.getByTestId(`group-toggle-${group!.id}`).click();
+    await page.getByTestId(`group-visible-${group!.id}`).check();
+    await page.getByTestId('undo-button').click(); // show group
+    await page.getByTestId('undo-button').click(); // hide group
+    await page.getByTestId('undo-button').click(); // keep all
+    await expect.poll(async () => (await layers()).length).toBe(2);
+    await page.getByTestId('layer-delete').click(); // deletes the active (kept) layer
+    await expect.poll(async () => (await layers()).length).toBe(1);
+    await page.getByTestId('undo-button').click();
+    await expect.poll(async () => (await layers()).length).toBe(2);
+  }, 60_000);
+
+  it('warns before unload and before another photo replaces unsaved layers', async () => {
+    expect(await page.evaluate(() => window.__paletteEditor!.unsavedWork())).toBe('layers that have not been exported');
+    const prevented = await page.evaluate(() => {
+      const event = new Event('beforeunload', { cancelable: true });
+      window.dispatchEvent(event);
+      return event.defaultPrevented;
+    });
+    expect(prevented).toBe(true);
+    // Declining the confirmation keeps the document as it is.
+    page.once('dialog', (dialog) => void dialog.dismiss());
+    await page.getByTestId('open-file').setInputFiles(photoB);
+    await page.waitForTimeout(300);
+    expect((await layers()).length).toBe(2);
+  }, 30_000);
+
+  it('A→B: a fill made on photo A, photo B opened, Keep → nothing lands on B', async () => {
+    await fill(2);
+    const strip = await panel<string | null>('s.strip && s.strip.documentId');
+    expect(strip).toMatch(/^standalone-/);
+    await open(photoB, true);
+    expect(await page.evaluate(() => window.__paletteEditor!.documentSize())).toEqual({ width: 80, height: 60 });
+    expect(await panel<unknown>('s.strip')).toBeNull();
+    expect(await page.getByTestId('keep-button').isDisabled()).toBe(true);
+    await page.getByTestId('keep-button').click({ force: true });
+    await page.evaluate(() => window.__palettePanel!.controller.keep(0));
+    await page.evaluate(() => window.__palettePanel!.controller.keepAll());
+    expect(await layers()).toEqual([{ name: 'photo-b', x: 0, y: 0, width: 80, height: 60, visible: true }]);
+    await expect.poll(() => page.getByTestId('error-banner').innerText()).toMatch(/Nothing to keep yet|Another document is open/);
+    await shot('05-a-to-b-nothing-kept');
+  }, 180_000);
+
+  it('a cancelled batch keeps the variants that finished', async () => {
+    await open(bigPhoto);
+    await page.getByTestId('task-restore').click();
+    await page.getByTestId('variants-input').fill('3');
+    await page.getByTestId('quality-fast').check({ force: true });
+    // Cancel the moment the first variant arrives: the others are still being encoded and sent.
+    await page.evaluate(() => {
+      const { store, controller } = window.__palettePanel!;
+      const stop = store.subscribe((state) => {
+        if ((state.strip?.results.length ?? 0) > 0) { stop(); controller.cancel(); }
+      });
+    });
+    const before = await historyCount();
+    await page.getByTestId('generate-button').click();
+    await expect.poll(historyCount, { timeout: 120_000, interval: 100 }).toBe(before + 1);
+    const results = await panel<number>('s.strip.results.length');
+    expect(results).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('[data-testid^="variant-"]').count()).toBe(results);
+    if ((await outcome()) === 'cancelled') {
+      expect(results).toBeLessThan(3);
+      await expect.poll(() => page.getByTestId('error-banner').innerText()).toContain(`${results} of 3 variants had finished`);
+    }
+    await expect.poll(() => panel<number | null>('s.previewedVariant')).toBe(0); // shown, ready to keep
+    await page.getByTestId('keep-button').click();
+    await expect.poll(async () => (await layers()).length).toBe(2);
+    await shot('06-cancelled-kept-finished');
+  }, 180_000);
+
+  it('replaces "Not connected" with "Reconnected" once the daemon is back', async () => {
+    const port = server.port;
+    await server.close();
+    await expect.poll(() => page.getByTestId('connection-status').innerText(), { timeout: 30_000 }).toMatch(/Reconnecting|No daemon/);
+    await page.getByTestId('generate-button').click();
+    await expect.poll(() => page.getByTestId('error-banner').innerText()).toContain('Not connected');
+    expect(await page.getByTestId('error-banner').innerText()).not.toMatch(/NOT_CONNECTED:/);
+    await shot('07-not-connected');
+    server = await start(port);
+    await expect.poll(() => page.getByTestId('connection-status').innerText(), { timeout: 60_000 }).toContain('Connected');
+    await expect.poll(() => page.getByTestId('error-banner').innerText()).toContain('Reconnected');
+    expect(await page.getByTestId('error-banner').innerText()).not.toContain('Not connected');
+    await shot('08-reconnected');
+  }, 120_000);
+
+  it('file-open errors can be dismissed', async () => {
+    const bad = join(tmp, 'broken.png');
+    writeFileSync(bad, 'not a picture');
+    page.once('dialog', (dialog) => void dialog.accept()); // the kept layer of the last test is unsaved
+    await page.getByTestId('open-file').setInputFiles(bad);
+    await expect.poll(() => page.locator('.editor-error').count()).toBe(1);
+    await shot('09-file-error');
+    await page.getByTestId('dismiss-editor-error').click();
+    expect(await page.locator('.editor-error').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  }, 30_000);
+
+  it('photopea.html opened on its own says to open it from Photopea\'s plugin menu', async () => {
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await tab.goto(`http://127.0.0.1:${server.port}/photopea.html`);
+    const notice = tab.getByTestId('outside-photopea');
+    await expect.poll(() => notice.innerText()).toContain("Open Palette from Photopea's plugin menu");
+    expect(await tab.getByTestId('photopea-link').getAttribute('href')).toMatch(/^https:\/\/www\.photopea\.com#%7B/);
+    expect(await tab.getByTestId('connection-status').count()).toBe(0);
+    await tab.screenshot({ path: join(SHOTS, '10-photopea-outside.png') });
+    await tab.close();
+  }, 30_000);
+});
