@@ -77,6 +77,9 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(BUILD_SCRIPT))('standalone 
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    // This walk-through opens the next photo over kept layers; the confirm before replacing unsaved
+    // work is answered yes here (never-lose-work.browser.test.ts tests the dialog itself).
+    page.on('dialog', (dialog) => void dialog.accept());
     await page.goto(`http://127.0.0.1:${server.port}/`);
   }, 180_000);
 
