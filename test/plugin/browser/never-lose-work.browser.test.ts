@@ -5,22 +5,15 @@
  * finished, banners replaced after a reconnect, dismissible file errors, photopea.html on its own.
  * Screenshots at 1280×720 go to test-output/never-lose-work/ (PALETTE_SHOTS overrides the folder).
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../daemon/model-manifest.ts';
-import { ModelRegistry } from '../../../daemon/model-registry.ts';
-import { startServer, type RunningServer } from '../../../daemon/server.ts';
+import { browserAvailable, openEditor, type EditorSession } from './editor-harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const BUILD_SCRIPT = join(REPO_ROOT, 'scripts', 'build-plugin.mjs');
 const SHOTS = process.env['PALETTE_SHOTS'] ?? join(REPO_ROOT, 'test-output', 'never-lose-work');
-const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
 
 async function writePhoto(dir: string, name: string, width: number, height: number, tint: number): Promise<string> {
   const rgb = new Uint8Array(width * height * 3);
@@ -33,41 +26,23 @@ async function writePhoto(dir: string, name: string, width: number, height: numb
   return path;
 }
 
-describe.skipIf(!existsSync(CHROMIUM) || !existsSync(BUILD_SCRIPT))('never lose work (Chromium)', () => {
-  let tmp: string;
-  let registry: ModelRegistry;
-  let server: RunningServer;
-  let browser: Browser;
+describe.skipIf(!browserAvailable)('never lose work (Chromium)', () => {
+  let editor: EditorSession;
   let page: Page;
+  let tmp: string;
   let photoA: string, photoB: string, bigPhoto: string;
-  const pageErrors: string[] = [];
-  const start = (port: number) => startServer({ host: '127.0.0.1', port, registry, webRoot: join(tmp, 'web'), log: () => undefined });
 
   beforeAll(async () => {
-    tmp = mkdtempSync(join(tmpdir(), 'palette-nlw-'));
     mkdirSync(SHOTS, { recursive: true });
-    await promisify(execFile)(process.execPath, [BUILD_SCRIPT, '--out', tmp, '--dev'], { cwd: REPO_ROOT });
+    editor = await openEditor({ tmpPrefix: 'palette-nlw-', viewport: { width: 1280, height: 720 } });
+    ({ page, tmp } = editor);
     photoA = await writePhoto(tmp, 'photo-a.png', 96, 64, 40);
     photoB = await writePhoto(tmp, 'photo-b.png', 80, 60, 220);
     bigPhoto = await writePhoto(tmp, 'big.png', 256, 192, 128);
-    registry = ModelRegistry.scan({ root: join(tmp, 'no-models'), extraDirs: [FIXTURE], device: 'cpu', intraOpThreads: 1 });
-    server = await start(0);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(`http://127.0.0.1:${server.port}/`);
     await page.waitForFunction(() => document.querySelector('[data-testid="connection-status"]')?.textContent?.includes('Connected'), undefined, { timeout: 30_000 });
   }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await registry?.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+  afterAll(async () => editor?.close());
 
   const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
   const layers = () => page.evaluate(() => window.__paletteEditor!.layers());
@@ -205,14 +180,13 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(BUILD_SCRIPT))('never lose 
   }, 180_000);
 
   it('replaces "Not connected" with "Reconnected" once the daemon is back', async () => {
-    const port = server.port;
-    await server.close();
+    await editor.stopDaemon();
     await expect.poll(() => page.getByTestId('connection-status').innerText(), { timeout: 30_000 }).toMatch(/Reconnecting|No daemon/);
     await page.getByTestId('generate-button').click();
     await expect.poll(() => page.getByTestId('error-banner').innerText()).toContain('Not connected');
     expect(await page.getByTestId('error-banner').innerText()).not.toMatch(/NOT_CONNECTED:/);
     await shot('07-not-connected');
-    server = await start(port);
+    await editor.startDaemonAgain();
     await expect.poll(() => page.getByTestId('connection-status').innerText(), { timeout: 60_000 }).toContain('Connected');
     await expect.poll(() => page.getByTestId('error-banner').innerText()).toContain('Reconnected');
     expect(await page.getByTestId('error-banner').innerText()).not.toContain('Not connected');
@@ -228,12 +202,12 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(BUILD_SCRIPT))('never lose 
     await shot('09-file-error');
     await page.getByTestId('dismiss-editor-error').click();
     expect(await page.locator('.editor-error').count()).toBe(0);
-    expect(pageErrors).toEqual([]);
+    expect(editor.pageErrors).toEqual([]);
   }, 30_000);
 
   it('photopea.html opened on its own says to open it from Photopea\'s plugin menu', async () => {
-    const tab = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-    await tab.goto(`http://127.0.0.1:${server.port}/photopea.html`);
+    const tab = await editor.browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await tab.goto(`http://127.0.0.1:${editor.server.port}/photopea.html`);
     const notice = tab.getByTestId('outside-photopea');
     await expect.poll(() => notice.innerText()).toContain("Open Palette from Photopea's plugin menu");
     expect(await tab.getByTestId('photopea-link').getAttribute('href')).toMatch(/^https:\/\/www\.photopea\.com#%7B/);

@@ -4,22 +4,15 @@
  * a daemon restart. Screenshots of each step go to test-output/browser/. Skipped when Chromium is
  * not installed at /usr/bin/chromium.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../daemon/model-manifest.ts';
-import { ModelRegistry } from '../../../daemon/model-registry.ts';
-import { startServer, type RunningServer } from '../../../daemon/server.ts';
+import { browserAvailable, BUILD_SCRIPT, CHROMIUM, openEditor, type EditorSession } from './editor-harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const BUILD_SCRIPT = join(REPO_ROOT, 'scripts', 'build-plugin.mjs');
 const SHOTS = join(REPO_ROOT, 'test-output', 'browser');
-const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
 const W = 96;
 const H = 64;
 
@@ -49,46 +42,26 @@ it.runIf(browserRequired)('has Chromium and the build script where the browser s
   expect(existsSync(BUILD_SCRIPT), `${BUILD_SCRIPT} is missing`).toBe(true);
 });
 
-describe.skipIf(!existsSync(CHROMIUM) || !existsSync(BUILD_SCRIPT))('standalone editor in Chromium', () => {
-  let tmp: string;
-  let registry: ModelRegistry;
-  let server: RunningServer;
-  let browser: Browser;
+describe.skipIf(!browserAvailable)('standalone editor in Chromium', () => {
+  let editor: EditorSession;
   let page: Page;
   let photo: Photo;
   let grayPhoto: Photo;
   let bigPhoto: Photo;
-  const pageErrors: string[] = [];
-
-  const start = (port: number) => startServer({ host: '127.0.0.1', port, registry, webRoot: join(tmp, 'web'), log: () => undefined });
 
   beforeAll(async () => {
-    tmp = mkdtempSync(join(tmpdir(), 'palette-browser-'));
     mkdirSync(SHOTS, { recursive: true });
-    await promisify(execFile)(process.execPath, [BUILD_SCRIPT, '--out', tmp, '--dev'], { cwd: REPO_ROOT });
-    photo = await writePhoto(tmp, 'photo.png', W, H, false);
-    grayPhoto = await writePhoto(tmp, 'gray.png', W, H, true);
-    bigPhoto = await writePhoto(tmp, 'big.png', 384, 256, false);
-    registry = ModelRegistry.scan({ root: join(tmp, 'no-models'), extraDirs: [FIXTURE], device: 'cpu', intraOpThreads: 1 });
-    server = await start(0);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    editor = await openEditor({ tmpPrefix: 'palette-browser-', viewport: { width: 1280, height: 800 } });
+    page = editor.page;
     // This walk-through opens the next photo over kept layers; the confirm before replacing unsaved
     // work is answered yes here (never-lose-work.browser.test.ts tests the dialog itself).
     page.on('dialog', (dialog) => void dialog.accept());
-    await page.goto(`http://127.0.0.1:${server.port}/`);
+    photo = await writePhoto(editor.tmp, 'photo.png', W, H, false);
+    grayPhoto = await writePhoto(editor.tmp, 'gray.png', W, H, true);
+    bigPhoto = await writePhoto(editor.tmp, 'big.png', 384, 256, false);
   }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await registry?.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+  afterAll(async () => editor?.close());
 
   const shot = (step: string) => page.screenshot({ path: join(SHOTS, `${step}.png`) });
   const status = () => page.getByTestId('connection-status');
@@ -294,13 +267,12 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(BUILD_SCRIPT))('standalone 
   }, 60_000);
 
   it('reconnects after the daemon restarts on the same port', async () => {
-    const port = server.port;
-    await server.close();
+    await editor.stopDaemon();
     await expect.poll(async () => status().innerText(), { timeout: 30_000 }).toMatch(/Reconnecting|No daemon/);
     await shot('09-daemon-down');
-    server = await start(port);
+    await editor.startDaemonAgain();
     await expect.poll(async () => status().innerText(), { timeout: 60_000 }).toContain('Connected');
     await shot('10-reconnected');
-    expect(pageErrors).toEqual([]);
+    expect(editor.pageErrors).toEqual([]);
   }, 120_000);
 });

@@ -5,22 +5,15 @@
  * reachability, export formats and names, and the layout at 1280×720. Screenshots at 1280×720 and
  * 1920×1080 go to test-output/browser/ (and PALETTE_SHOTS_DIR when set). Skipped without Chromium.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../daemon/model-manifest.ts';
-import { ModelRegistry } from '../../../daemon/model-registry.ts';
-import { startServer, type RunningServer } from '../../../daemon/server.ts';
+import { browserAvailable, openEditor, type EditorSession } from './editor-harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const BUILD_SCRIPT = join(REPO_ROOT, 'scripts', 'build-plugin.mjs');
 const SHOTS = [join(REPO_ROOT, 'test-output', 'browser'), ...(process.env['PALETTE_SHOTS_DIR'] ? [process.env['PALETTE_SHOTS_DIR']] : [])];
-const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
 
 /** A photo-like gradient, or a 1-pixel checkerboard (which shows whether downscaling averages). */
 async function writeImage(path: string, width: number, height: number, pattern: 'gradient' | 'checker', format: 'png' | 'jpeg'): Promise<string> {
@@ -41,39 +34,22 @@ async function writeImage(path: string, width: number, height: number, pattern: 
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-describe.skipIf(!existsSync(CHROMIUM) || !existsSync(BUILD_SCRIPT))('standalone editor view in Chromium', () => {
-  let tmp: string;
-  let registry: ModelRegistry;
-  let server: RunningServer;
-  let browser: Browser;
+describe.skipIf(!browserAvailable)('standalone editor view in Chromium', () => {
+  let editor: EditorSession;
   let page: Page;
+  let tmp: string;
   const photos: Record<'small' | 'checker' | 'big', string> = { small: '', checker: '', big: '' };
-  const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    tmp = mkdtempSync(join(tmpdir(), 'palette-view-'));
     for (const dir of SHOTS) mkdirSync(dir, { recursive: true });
-    await promisify(execFile)(process.execPath, [BUILD_SCRIPT, '--out', tmp, '--dev'], { cwd: REPO_ROOT });
+    editor = await openEditor({ tmpPrefix: 'palette-view-', viewport: { width: 1280, height: 720 }, acceptDownloads: true });
+    ({ page, tmp } = editor);
     photos.small = await writeImage(join(tmp, 'photo.png'), 96, 64, 'gradient', 'png');
     photos.checker = await writeImage(join(tmp, 'checker.png'), 1600, 1200, 'checker', 'png');
     photos.big = await writeImage(join(tmp, 'big-24mp.jpg'), 6000, 4000, 'gradient', 'jpeg');
-    registry = ModelRegistry.scan({ root: join(tmp, 'no-models'), extraDirs: [FIXTURE], device: 'cpu', intraOpThreads: 1 });
-    server = await startServer({ host: '127.0.0.1', port: 0, registry, webRoot: join(tmp, 'web'), log: () => undefined });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 720 }, acceptDownloads: true });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(`http://127.0.0.1:${server.port}/`);
   }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await registry?.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+  afterAll(async () => editor?.close());
 
   const shot = async (name: string) => {
     const [first, ...rest] = SHOTS;
@@ -327,6 +303,6 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(BUILD_SCRIPT))('standalone 
       await expect(page.getByText(/No prompt needed/).count()).resolves.toBeGreaterThan(0);
       await shot(`view-layout-${viewport.width}x${viewport.height}`);
     }
-    expect(pageErrors).toEqual([]);
+    expect(editor.pageErrors).toEqual([]);
   }, 90_000);
 });
