@@ -190,6 +190,10 @@ describe.skipIf(!browserAvailable)('never lose work (Chromium)', () => {
     await expect.poll(() => page.getByTestId('connection-status').innerText(), { timeout: 60_000 }).toContain('Connected');
     await expect.poll(() => page.getByTestId('error-banner').innerText()).toContain('Reconnected');
     expect(await page.getByTestId('error-banner').innerText()).not.toContain('Not connected');
+    // Visible, not scrolled away above the variants (it scrolls itself into view).
+    const banner = (await page.getByTestId('error-banner').boundingBox())!;
+    expect(banner.y).toBeGreaterThanOrEqual(0);
+    expect(banner.y + banner.height).toBeLessThanOrEqual(720);
     await shot('08-reconnected');
   }, 120_000);
 
