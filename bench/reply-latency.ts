@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL, MODELS_DIR } from '../daemon/model-manifest.ts';
 import { ModelRunner } from '../daemon/model-runner.ts';
-import { fillRequest, isFinal, median, rawClient, startDaemon, worstTimerGap } from '../test/reliability/harness.ts';
+import { fillRequest, isFinal, listModelsRoundTrips, median, rawClient, startDaemon, worstTimerGap } from '../test/reliability/harness.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string' } } });
 const modelDir = values.model
@@ -38,16 +38,7 @@ const owner = await rawClient(daemon.server.url);
 owner.send({ type: 'generate', id: 'job', request: { ...fillRequest(4, 20, size), model: daemon.modelName } });
 await owner.next((m) => m.type === 'progress', 120_000);
 const probe = await rawClient(daemon.server.url);
-const rtts: number[] = [];
-const { worstGapMs } = await worstTimerGap(async () => {
-  for (let i = 0; i < 20; i++) {
-    const sent = performance.now();
-    probe.send({ type: 'list-models', id: `m${i}` });
-    const reply = await probe.next((m) => m.type === 'models' && m.id === `m${i}`);
-    rtts.push(reply.at - sent);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-});
+const { rtts, worstGapMs } = await listModelsRoundTrips(probe, 20, 20);
 const opened = performance.now();
 const handshakes = await Promise.all(Array.from({ length: 20 }, async () => {
   const c = await rawClient(daemon.server.url);

@@ -134,6 +134,21 @@ export function fillRequest(variants: number, steps: number, size = 64): Generat
 
 export const isFinal = (m: Received['message']) => m.type === 'done' || m.type === 'cancelled' || (m.type === 'error' && m.id !== undefined);
 
+/** `count` list-models round trips on `probe`, `pauseMs` apart, with the worst event-loop gap meanwhile. */
+export async function listModelsRoundTrips(probe: RawClient, count: number, pauseMs: number): Promise<{ rtts: number[]; worstGapMs: number }> {
+  const rtts: number[] = [];
+  const { worstGapMs } = await worstTimerGap(async () => {
+    for (let i = 0; i < count; i++) {
+      const sent = performance.now();
+      probe.send({ type: 'list-models', id: `m${i}` });
+      const reply = await probe.next((m) => m.type === 'models' && m.id === `m${i}`);
+      rtts.push(reply.at - sent);
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  });
+  return { rtts, worstGapMs };
+}
+
 /** The worst gap between ticks of a 5 ms timer while `work` runs: how long the event loop was held. */
 export async function worstTimerGap<T>(work: () => Promise<T>): Promise<{ result: T; worstGapMs: number }> {
   let last = performance.now();

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRunner } from '../../daemon/model-runner.ts';
-import { fillRequest, isFinal, median, rawClient, startDaemon, tinyModelAt, worstTimerGap, type Daemon } from './harness.ts';
+import { fillRequest, isFinal, listModelsRoundTrips, median, rawClient, startDaemon, tinyModelAt, worstTimerGap, type Daemon } from './harness.ts';
 
 describe('a daemon while a job runs', () => {
   let daemon: Daemon;
@@ -39,16 +39,7 @@ describe('a daemon while a job runs', () => {
 
     const { owner, finished } = await bigJob('big-latency', 12);
     const probe = await rawClient(daemon.server.url);
-    const rtts: number[] = [];
-    const { worstGapMs } = await worstTimerGap(async () => {
-      for (let i = 0; i < 20; i++) {
-        const sent = performance.now();
-        probe.send({ type: 'list-models', id: `m${i}` });
-        const reply = await probe.next((m) => m.type === 'models' && m.id === `m${i}`);
-        rtts.push(reply.at - sent);
-        await new Promise((r) => setTimeout(r, 15));
-      }
-    });
+    const { rtts, worstGapMs } = await listModelsRoundTrips(probe, 20, 15);
     const stillRunning = !owner.received.some((r) => isFinal(r.message));
     console.log(`[reliability] model in this thread: worst 5 ms-timer gap ${inThread.worstGapMs.toFixed(0)} ms; ` +
       `in the worker, during a job: worst gap ${worstGapMs.toFixed(0)} ms, list-models round trip median ` +
