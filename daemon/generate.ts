@@ -94,7 +94,7 @@ export async function generate(request: GenerateRequest, registry: ModelRegistry
   const previews = new PreviewEncoder(previewOptions.maxSize, previewOptions.format, seeds.length, hooks.onPreview);
   const run: RunModelJob = createJobRunner(
     options.viaScheduler ? options.viaScheduler(runner) : runner,
-    { sampler, steps, eta: request.eta ?? defaults.eta, seeds, maxBatch: options.maxBatch },
+    { sampler, steps, eta: request.eta ?? defaults.eta, seeds, maxBatch: options.maxBatch, ...(request.strength !== undefined ? { strength: request.strength } : {}) },
     {
       previewIntervalMs: hooks.onPreview ? previewOptions.intervalMs : 0,
       ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),

@@ -14,6 +14,7 @@ import type { ModelCalls } from './model-scheduler.ts';
 import type { Rect } from './rect.ts';
 import { createNormalStream, noiseSourceForSeeds } from './sampling/random.ts';
 import { SAMPLERS, scheduleFor } from './sampling/samplers.ts';
+import { scheduleForStrength } from './sampling/schedules.ts';
 import type { SamplerName, StepInfo } from './sampling/types.ts';
 import type { ModelJob, RunModelJob } from './tasks/types.ts';
 
@@ -30,6 +31,11 @@ export interface SamplingSettings {
    * batch of 8 at 256² needs about as much as 2 at 512². Default 8 × 256².
    */
   maxBatchPixels?: number;
+  /**
+   * (0, 1]: for jobs that carry their current pixels (`ModelJob.start`), sample only the cleaner
+   * ⌈strength·steps⌉ levels, starting from those pixels noised to the first. Default 1 (pure noise).
+   */
+  strength?: number;
 }
 
 export const DEFAULT_MAX_BATCH_PIXELS = 8 * 256 * 256;
@@ -78,12 +84,16 @@ const COND_NOISE_SALT = 0x5bd1e995;
 export function createJobRunner(model: ModelCalls, settings: SamplingSettings, events: JobEvents,
   signal: AbortSignal): RunModelJob {
   const sample = SAMPLERS[settings.sampler];
-  const gammas = scheduleFor(settings.sampler, settings.steps, model.manifest.gamma_range);
+  const fullSchedule = scheduleFor(settings.sampler, settings.steps, model.manifest.gamma_range);
+  const strength = settings.strength ?? 1;
+  const partialSchedule = strength < 1 ? scheduleForStrength(fullSchedule, strength) : fullSchedule;
   let stepsDone = 0; // over every job of the request
   let requestStarted: number | undefined;
   return async (job: ModelJob) => {
     const plane = job.height * job.width;
     const perVariant = 3 * plane;
+    const fromStart = job.start !== undefined && strength < 1;
+    const gammas = fromStart ? partialSchedule : fullSchedule;
     const total = settings.seeds.length;
     const outputs: Float32Array[] = [];
     const perCall = variantsPerCall(settings, job.height, job.width);
@@ -133,6 +143,8 @@ export function createJobRunner(model: ModelCalls, settings: SamplingSettings, e
         gammas,
         noise: noiseSourceForSeeds(seeds, { batch: n, height: job.height, width: job.width }),
         ...(known ? { known } : {}),
+        ...(fromStart && job.start ? { start: job.start.subarray(first * perVariant, (first + n) * perVariant) } : {}),
+        ...(job.project ? { project: job.project } : {}),
         eta: settings.eta,
         signal,
         onStep,

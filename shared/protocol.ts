@@ -206,6 +206,11 @@ export interface GenerateRequest {
   sampler?: Sampler;
   /** 0..1, only with `sampler: 'ddim'`. */
   eta?: number;
+  /**
+   * (0, 1], `restore` only: start from the input noised to this level of the schedule instead of pure
+   * noise (⌈strength·steps⌉ model calls). Default 1.
+   */
+  strength?: number;
   /** One uint32 per variant; when absent the daemon draws them and reports them in `started`. */
   seeds?: number[];
   model?: string;

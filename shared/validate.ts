@@ -316,7 +316,7 @@ function extendSpec(value: unknown, path: string): ExtendSpec {
 // Client messages
 // ---------------------------------------------------------------------------------------------
 
-const REQUEST_FIELDS = ['task', 'image', 'mask', 'extend', 'variants', 'steps', 'sampler', 'eta', 'seeds', 'model', 'fill', 'preview'];
+const REQUEST_FIELDS = ['task', 'image', 'mask', 'extend', 'variants', 'steps', 'sampler', 'eta', 'strength', 'seeds', 'model', 'fill', 'preview'];
 
 export function validateGenerateRequest(value: unknown, path: string, limits: ProtocolLimits): GenerateRequest {
   const f = Fields.of(value, path, REQUEST_FIELDS);
@@ -354,6 +354,12 @@ export function validateGenerateRequest(value: unknown, path: string, limits: Pr
   if (f.has('eta')) {
     if (request.sampler !== 'ddim') throw invalid(f.at('eta'), "is only for sampler 'ddim' (set sampler explicitly)");
     request.eta = f.num('eta', 0, 1);
+  }
+  if (f.has('strength')) {
+    if (task !== 'restore') throw invalid(f.at('strength'), `is only for task 'restore', not '${task}'`);
+    const strength = f.num('strength', 0, 1);
+    if (strength === 0) throw invalid(f.at('strength'), 'must be greater than 0');
+    request.strength = strength;
   }
   if (f.has('seeds')) {
     const seeds = f.intArray('seeds', MAX_VARIANTS, 0, MAX_SEED);

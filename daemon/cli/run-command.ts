@@ -27,6 +27,8 @@ export interface RunArgs {
   steps?: number;
   seed?: number;
   sampler?: string;
+  /** (0, 1], restore only: see GenerateRequest.strength. */
+  strength?: number;
   model?: string;
   out: string;
   connect?: string;
@@ -69,6 +71,7 @@ export async function buildRequest(args: RunArgs): Promise<GenerateRequest> {
     variants: args.variants,
     ...(args.steps !== undefined ? { steps: args.steps } : {}),
     ...(args.sampler !== undefined ? { sampler: args.sampler as Sampler } : {}),
+    ...(args.strength !== undefined ? { strength: args.strength } : {}),
     ...(args.seed !== undefined ? { seeds: Array.from({ length: args.variants }, (_, i) => (args.seed! + i) >>> 0) } : {}),
     ...(args.model !== undefined ? { model: args.model } : {}),
     preview: { intervalMs: 0 },

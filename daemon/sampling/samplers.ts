@@ -7,10 +7,13 @@
  * γ_t is the current level, γ_s the next (cleaner, γ_s > γ_t) one.
  *
  * Common to all samplers:
- * - start from y = N(0, I) (the `noise` source) at the first level γ_0 ≈ γ_min;
+ * - start from y = N(0, I) (the `noise` source) at the first level γ_0 ≈ γ_min, or, given `start`,
+ *   from y = √γ_0·start + √(1−γ_0)·ε (a schedule cut to its cleaner end: the strength of img2img);
  * - one model call per level (`gammas.length` calls); the result is ŷ₀ at the last level, clipped to
  *   [-1, 1] (the last level is close to clean, so this is the paper's final t = 1 → 0 step);
  * - known pixels (mask = 1) are set to their clean values after every update, as in training;
+ * - `project`, when given, maps every clipped ŷ₀ onto the set consistent with the input (after the
+ *   known pixels), and the update uses the projected ŷ₀;
  * - `onStep` gets the clipped ŷ₀ (known pixels pasted) after every model call;
  * - `signal` is checked before every model call (an aborted signal rejects with its AbortError).
  * Arithmetic is float64 per element; tensors are stored as Float32Array.
@@ -44,6 +47,7 @@ function checkInput(input: SamplerInput): { size: number; plane: number } {
     if (input.known.values.length !== size) throw invalid(`known.values has ${input.known.values.length} values, expected ${size}`);
     if (input.known.mask.length !== plane) throw invalid(`known.mask has ${input.known.mask.length} values, expected ${plane}`);
   }
+  if (input.start && input.start.length !== size) throw invalid(`start has ${input.start.length} values, expected ${size}`);
   if (input.eta !== undefined && !(input.eta >= 0 && input.eta <= 1)) throw invalid(`η must lie in [0, 1], got ${input.eta}`);
   return { size, plane };
 }
@@ -58,9 +62,16 @@ function pasteKnown(buf: Float32Array, known: KnownPixels | undefined, plane: nu
   }
 }
 
-/** y ~ N(0, I), then the known pixels. */
+/** y ~ N(0, I), or √γ_0·start + √(1−γ_0)·ε given a start, then the known pixels. */
 function startFromNoise(input: SamplerInput, y: Float32Array, plane: number): void {
   input.noise(y);
+  const { start } = input;
+  if (start) {
+    const gamma0 = input.gammas[0]!;
+    const signal = Math.sqrt(gamma0);
+    const noise = Math.sqrt(1 - gamma0);
+    for (let i = 0; i < y.length; i++) y[i] = signal * start[i]! + noise * y[i]!;
+  }
   pasteKnown(y, input.known, plane);
 }
 
@@ -72,13 +83,13 @@ async function predictNoise(input: SamplerInput, y: Float32Array, gamma: number)
   return eps;
 }
 
-/** x0 ← clip((y_t − √(1−γ_t)·ε̂) / √γ_t, −1, 1), known pixels pasted. */
+/** x0 ← clip((y_t − √(1−γ_t)·ε̂) / √γ_t, −1, 1), known pixels pasted, then projected. */
 function predictCleanClipped(
   y: Float32Array,
   eps: Float32Array,
   gamma: number,
   x0: Float32Array,
-  known: KnownPixels | undefined,
+  input: SamplerInput,
   plane: number,
 ): void {
   const sqrtGamma = Math.sqrt(gamma);
@@ -87,13 +98,17 @@ function predictCleanClipped(
     const v = (y[i]! - sqrtOneMinusGamma * eps[i]!) / sqrtGamma;
     x0[i] = v > 1 ? 1 : v < -1 ? -1 : v;
   }
-  pasteKnown(x0, known, plane);
+  pasteKnown(x0, input.known, plane);
+  input.project?.(x0);
 }
 
 /**
  * The paper's ancestral sampler (DDPM with variance 1 − α). From γ_t to γ_s, with α = γ_t / γ_s:
  *     y_s = (1/√α)·(y_t − (1 − α)/√(1 − γ_t)·ε̂) + √(1 − α)·z,   z ~ N(0, I).
  * The mean uses the raw ε̂ (no clipping), as in the paper; ŷ₀ is clipped for onStep and the result.
+ * With a `project`ion the mean takes its ŷ₀ form (equal to the above for the unclipped ŷ₀), so the
+ * step follows the projected estimate:
+ *     y_s = √γ_s·(1 − α)/(1 − γ_t)·ŷ₀ + √α·(1 − γ_s)/(1 − γ_t)·y_t + √(1 − α)·z.
  * Noise draws: one for the start and one per update (gammas.length in all).
  */
 export async function sampleAncestral(input: SamplerInput): Promise<Float32Array> {
@@ -107,7 +122,7 @@ export async function sampleAncestral(input: SamplerInput): Promise<Float32Array
   for (let k = 0; k < total; k++) {
     const gammaT = gammas[k]!;
     const eps = await predictNoise(input, y, gammaT);
-    predictCleanClipped(y, eps, gammaT, x0, known, plane);
+    predictCleanClipped(y, eps, gammaT, x0, input, plane);
     onStep?.({ step: k + 1, total, x0 });
     if (k + 1 === total) break; // the final step: ŷ₀ itself (the mean with α = γ_t, no noise)
     const gammaS = gammas[k + 1]!;
@@ -117,7 +132,13 @@ export async function sampleAncestral(input: SamplerInput): Promise<Float32Array
     const epsScale = oneMinusAlpha / Math.sqrt(1 - gammaT); // (1 − α)/√(1 − γ_t)
     const sigma = Math.sqrt(oneMinusAlpha); // σ² = 1 − α
     input.noise(z);
-    for (let i = 0; i < size; i++) y[i] = meanScale * (y[i]! - epsScale * eps[i]!) + sigma * z[i]!;
+    if (input.project) {
+      const x0Scale = (Math.sqrt(gammaS) * oneMinusAlpha) / (1 - gammaT);
+      const yScale = (Math.sqrt(alpha) * (1 - gammaS)) / (1 - gammaT);
+      for (let i = 0; i < size; i++) y[i] = x0Scale * x0[i]! + yScale * y[i]! + sigma * z[i]!;
+    } else {
+      for (let i = 0; i < size; i++) y[i] = meanScale * (y[i]! - epsScale * eps[i]!) + sigma * z[i]!;
+    }
     pasteKnown(y, known, plane);
   }
   return x0;
@@ -142,7 +163,7 @@ export async function sampleDdim(input: SamplerInput): Promise<Float32Array> {
   for (let k = 0; k < total; k++) {
     const gammaT = gammas[k]!;
     const eps = await predictNoise(input, y, gammaT);
-    predictCleanClipped(y, eps, gammaT, x0, known, plane);
+    predictCleanClipped(y, eps, gammaT, x0, input, plane);
     onStep?.({ step: k + 1, total, x0 });
     if (k + 1 === total) break;
     const gammaS = gammas[k + 1]!;
@@ -187,7 +208,7 @@ export async function sampleDpmSolverPP2M(input: SamplerInput): Promise<Float32A
   for (let k = 0; k < total; k++) {
     const gammaT = gammas[k]!;
     const eps = await predictNoise(input, y, gammaT);
-    predictCleanClipped(y, eps, gammaT, x0, known, plane);
+    predictCleanClipped(y, eps, gammaT, x0, input, plane);
     onStep?.({ step: k + 1, total, x0 });
     if (k + 1 === total) break;
     const gammaS = gammas[k + 1]!;

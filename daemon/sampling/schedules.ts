@@ -126,3 +126,14 @@ export function paperInferenceGammas(gammaRange: GammaRange): Float64Array {
   }
   return Float64Array.from(kept);
 }
+
+/**
+ * The cleaner end of a schedule for a strength s ∈ (0, 1] (img2img / SDEdit): its last ⌈s·n⌉ levels,
+ * at least one. Sampling then starts from the current pixels noised to the first kept level, and the
+ * model calls (and time) shrink with s. Strength 1 is the whole schedule: pure Palette.
+ */
+export function scheduleForStrength(gammas: Float64Array, strength: number): Float64Array {
+  if (!(strength > 0 && strength <= 1)) throw new DaemonError('INVALID_ARGUMENT', `strength must lie in (0, 1], got ${strength}`);
+  const kept = Math.max(1, Math.ceil(strength * gammas.length - 1e-9));
+  return gammas.slice(gammas.length - kept);
+}

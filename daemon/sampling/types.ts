@@ -44,6 +44,18 @@ export interface SamplerInput {
   gammas: Float64Array;
   noise: NoiseSource;
   known?: KnownPixels;
+  /**
+   * Clean values to start from, [B,3,H,W] (the strength of SDEdit / img2img): the first level's y is
+   * √γ₀·start + √(1−γ₀)·ε instead of pure noise. Used with a schedule cut to its cleaner end, so the
+   * result keeps the start's large structure; absent = pure noise (strength 1, pure Palette).
+   */
+  start?: Float32Array;
+  /**
+   * A consistency projection applied in place to every clipped estimate ŷ₀, after the known pixels
+   * are pasted: e.g. onto the images whose JPEG coefficients quantize to the input's. The updates,
+   * `onStep` and the result all use the projected ŷ₀ (the ancestral mean then takes its ŷ₀ form).
+   */
+  project?: (x0: Float32Array) => void;
   /** DDIM only: 0 = deterministic, 1 = DDPM-like. */
   eta?: number;
   /** Checked before every model call; an aborted signal rejects with an AbortError. */

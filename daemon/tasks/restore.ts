@@ -2,9 +2,15 @@
  * JPEG restoration: the decoded JPEG is the model's x; the whole image is processed at full
  * resolution in overlapping tiles of the working size, blended with raised-cosine weights so tile
  * edges (where the model sees least context) never show.
+ *
+ * The result never leaves what the JPEG says about the photo (jpeg-consistency.ts): every sampling
+ * estimate of a tile, and the blended image at the end, are projected onto the images whose 8×8 DCT
+ * coefficients quantize to the input's. Each tile also carries its pixels as the sampler's start, so a
+ * request strength below 1 refines the JPEG instead of drawing from pure noise.
  */
 import { assertRgba, clampByte, createRgba } from '../pixels.ts';
 import { cropRgba, padReflect, repeatBatch, rgbaToTensor } from '../tensor-image.ts';
+import { estimateQuantization, jpegProjector, type JpegQuantization } from './jpeg-consistency.ts';
 import { assertGeometry, assertVariants, ceilToMultiple, workingEdge } from './job-size.ts';
 import { runChecked } from './run-job.ts';
 import { tileStarts, tileWeights } from './tiling.ts';
@@ -13,6 +19,13 @@ import type { ModelGeometry, RgbaImage, RgbaLayer, RunModelJob, TaskOutput } fro
 export interface RestoreOptions {
   /** Overlap between neighbouring tiles as a fraction of the tile. Default 0.25. */
   overlap?: number;
+  /**
+   * How much of each coefficient's quantization interval the result may use: 1 = all of it (the set
+   * of photos this JPEG could have come from), 0 = the input's coefficients themselves. Default 1.
+   */
+  tightness?: number;
+  /** Keep the result consistent with the JPEG (default true); false = the model's samples alone. */
+  consistency?: boolean;
 }
 
 export interface RestoreInput {
@@ -97,6 +110,9 @@ export async function runRestore(
   const weightSum = new Float32Array(plane);
   const total = plan.xs.length * plan.ys.length;
   const one = new Float32Array(3 * jw * jh);
+  const quantization = estimateQuantization(image); // cheap (≈ 50 ms at 256²): 4,096 blocks at most
+  const tightness = input.options?.tightness ?? 1;
+  const consistent = input.options?.consistency ?? true;
   let index = 0;
 
   for (const y0 of plan.ys) {
@@ -106,10 +122,15 @@ export async function runRestore(
       index++;
       const tile = padReflect(cropRgba(image, { x: x0, y: y0, width: tw, height: th }), jw, jh);
       rgbaToTensor(tile, one);
+      const cond = repeatBatch(one, variants);
+      const project = consistent ? jpegProjector({
+        input: image, quantization, tightness, region: { x: x0, y: y0, width: tw, height: th },
+        estimateWidth: jw, estimateHeight: jh, partialBlocks: 'skip',
+      }) : undefined;
       const samples = await runChecked(
         run,
         {
-          cond: repeatBatch(one, variants), width: jw, height: jh, label: `tile ${index}/${total}`, part: { index: index - 1, count: total },
+          cond, start: cond, ...(project ? { project } : {}), width: jw, height: jh, label: `tile ${index}/${total}`, part: { index: index - 1, count: total },
           // The job is the tile padded on the right and bottom: only its top-left tw×th is the image.
           region: { canvas: { x: x0, y: y0, width: tw, height: th }, inJob: { x: 0, y: 0, width: tw, height: th } },
         },
@@ -122,14 +143,30 @@ export async function runRestore(
     }
   }
 
-  const layers: RgbaLayer[] = acc.map((a) => {
-    const out = createRgba(width, height);
-    for (let p = 0; p < plane; p++) {
-      const w = weightSum[p] ?? 1;
-      for (let c = 0; c < 3; c++) out.data[p * 4 + c] = clampByte(((a[c * plane + p] ?? 0) / w + 1) * 127.5);
-      out.data[p * 4 + 3] = image.data[p * 4 + 3] ?? 255;
-    }
-    return { ...out, x: 0, y: 0 };
-  });
+  const layers: RgbaLayer[] = acc.map((a) => blendedLayer(image, a, weightSum, consistent ? { quantization, tightness } : undefined));
   return { layers, canvas: { width, height } };
+}
+
+/** The tiles' weighted sum divided by the weights, projected as a whole (blocks across tile seams and
+ * the image edge included), as an 8-bit layer with the input's alpha. */
+function blendedLayer(image: RgbaImage, sum: Float32Array, weightSum: Float32Array,
+  consistency: { quantization: JpegQuantization; tightness: number } | undefined): RgbaLayer {
+  const { width, height } = image;
+  const plane = width * height;
+  for (let p = 0; p < plane; p++) {
+    const w = weightSum[p] ?? 1;
+    for (let c = 0; c < 3; c++) sum[c * plane + p] = (sum[c * plane + p] ?? 0) / w;
+  }
+  if (consistency) {
+    jpegProjector({
+      input: image, ...consistency, region: { x: 0, y: 0, width, height },
+      estimateWidth: width, estimateHeight: height, partialBlocks: 'pad',
+    })(sum);
+  }
+  const out = createRgba(width, height);
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) out.data[p * 4 + c] = clampByte(((sum[c * plane + p] ?? 0) + 1) * 127.5);
+    out.data[p * 4 + 3] = image.data[p * 4 + 3] ?? 255;
+  }
+  return { ...out, x: 0, y: 0 };
 }

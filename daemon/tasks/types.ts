@@ -49,6 +49,16 @@ export interface ModelJob {
    * the job's W×H that covers it when that is not all of it (restore pads a small tile by reflection).
    */
   region: { canvas: Rect; inJob?: Rect };
+  /**
+   * The current pixels, [B,3,H,W] in [-1, 1]: with a request strength below 1 sampling starts from
+   * them noised to a partial level instead of from pure noise. Absent: strength does not apply.
+   */
+  start?: Float32Array;
+  /**
+   * A consistency projection of every estimate ŷ₀ ([n,3,H,W], any n ≤ B, in place), e.g. onto the
+   * images whose JPEG coefficients quantize to the input's (restore).
+   */
+  project?: (x0: Float32Array) => void;
 }
 
 /** Runs a job through the sampler and model: returns ŷ₀ per variant, each [3,H,W] in [-1, 1]. */

@@ -134,6 +134,34 @@ describe('createJobRunner', () => {
     expect(etas[3]).toBeGreaterThan(0); // the end of the first sub-batch is not the end of the request
   });
 
+  it('samples ⌈strength·steps⌉ levels for a job that carries its pixels, all of them for one that does not', async () => {
+    const seeds = [4, 5];
+    const calls = async (job: ModelJob, strength?: number) => {
+      let steps = 0;
+      await createJobRunner(model, { ...settings(seeds), steps: 10, ...(strength ? { strength } : {}) }, {
+        previewIntervalMs: 0, onProgress: () => steps++,
+      }, new AbortController().signal)(job);
+      return steps;
+    };
+    const restoreJob = (): ModelJob => {
+      const job = fillJob(2);
+      delete job.hole;
+      return { ...job, start: job.cond };
+    };
+    expect(await calls(restoreJob(), 0.3)).toBe(3);
+    expect(await calls(restoreJob())).toBe(10);
+    expect(await calls(fillJob(2), 0.3)).toBe(10); // no start: strength does not apply
+    // Low strength stays near the start; the projection given with the job is applied to the result.
+    const job = restoreJob();
+    const near = await createJobRunner(model, { ...settings(seeds), steps: 10, strength: 0.1 }, { previewIntervalMs: 0 },
+      new AbortController().signal)(job);
+    const meanDiff = near[0]!.reduce((sum, v, i) => sum + Math.abs(v - job.cond[i]!), 0) / near[0]!.length;
+    expect(meanDiff).toBeLessThan(0.1);
+    const projected = await createJobRunner(model, settings(seeds), { previewIntervalMs: 0 }, new AbortController().signal)(
+      { ...fillJob(2), project: (x0) => x0.fill(0.25) });
+    expect(projected.every((v) => v.every((x) => x === 0.25))).toBe(true);
+  });
+
   it('bounds the batch by pixels as well as by count', () => {
     const s = { sampler: 'ddim' as const, steps: 1, eta: 0, seeds: [1], maxBatch: 8, maxBatchPixels: 4 * 256 * 256 };
     expect(variantsPerCall(s, 64, 64)).toBe(8);

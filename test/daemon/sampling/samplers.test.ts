@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { noiseSourceForSeeds } from '../../../daemon/sampling/random.ts';
 import { SAMPLERS, SAMPLER_NAMES, isSamplerName, scheduleFor } from '../../../daemon/sampling/samplers.ts';
-import { gammaRangeOfTraining, type GammaRange } from '../../../daemon/sampling/schedules.ts';
+import { gammaRangeOfTraining, scheduleForStrength, type GammaRange } from '../../../daemon/sampling/schedules.ts';
 import type { BatchShape, Denoise, KnownPixels, NoiseSource, SamplerName, StepInfo } from '../../../daemon/sampling/types.ts';
 
 // ------------------------------------------------------------------------------------------ the fixture
@@ -330,6 +330,65 @@ describe('sampling a known distribution with its exact denoiser', () => {
     // 6000 values: standard errors ≈ 0.004 (mean) and 0.003 (std)
     expect(Math.abs(mean - mu)).toBeLessThan(0.015);
     expect(Math.abs(std - s)).toBeLessThan(0.015);
+  });
+});
+
+describe('consistency projection and strength (a start), with the exact denoiser of N(μ, s²)', () => {
+  const mu = 0.2;
+  const s = 0.3;
+  const batch = 500;
+  const shape: BatchShape = { batch, height: 1, width: 1 };
+  const exact: Denoise = async (y, g) => {
+    const eps = new Float32Array(y.length);
+    for (let i = 0; i < y.length; i++) eps[i] = (Math.sqrt(1 - g) * (y[i]! - Math.sqrt(g) * mu)) / (g * s * s + 1 - g);
+    return eps;
+  };
+  const seeds = Array.from({ length: batch }, (_, i) => 7000 + i);
+  const mean = (v: Float32Array): number => v.reduce((a, b) => a + b, 0) / v.length;
+
+  it.each(SAMPLER_NAMES)('%s: every estimate and the result lie in the projected set, and it steers the samples', async (name) => {
+    const [lo, hi] = [Math.fround(0.45), 0.5]; // (float32 values) far in the tail of N(0.2, 0.3²): only the projection puts samples there
+    let stepsInSet = 0;
+    const out = await SAMPLERS[name]({
+      denoise: exact, shape, gammas: scheduleFor(name, 20, TRAINING), noise: noiseSourceForSeeds(seeds, shape), eta: ETA[name],
+      project: (x0) => {
+        for (let i = 0; i < x0.length; i++) x0[i] = Math.min(hi, Math.max(lo, x0[i]!));
+      },
+      onStep: ({ x0 }) => {
+        if (x0.every((v) => v >= lo && v <= hi)) stepsInSet++;
+      },
+    });
+    expect(stepsInSet).toBe(20);
+    expect(out.every((v) => v >= lo && v <= hi)).toBe(true);
+    // Not only the last estimate clamped: the trajectory followed the set, so most samples lie inside it
+    // rather than piled on its lower edge (where clamping an unprojected run's samples would put them).
+    expect(out.filter((v) => v > lo + 1e-3).length).toBeGreaterThan(batch / 2);
+  });
+
+  it.each(SAMPLER_NAMES)('%s: a start with the cleanest levels only keeps the start; the full schedule does not', async (name) => {
+    const start = new Float32Array(3 * batch).fill(0.9);
+    const full = scheduleFor(name, 20, TRAINING);
+    const run = (gammas: Float64Array) => SAMPLERS[name]({
+      denoise: exact, shape, gammas, noise: noiseSourceForSeeds(seeds, shape), eta: ETA[name], start,
+    });
+    const light = await run(scheduleForStrength(full, 0.3));
+    expect(Math.abs(mean(light) - 0.9)).toBeLessThan(0.05);
+    // Strength 1 starts at γ_min, where √γ·start ≈ 0.006: the start is forgotten, N(μ, s²) comes back.
+    expect(Math.abs(mean(await run(full)) - mu)).toBeLessThan(0.05);
+  });
+
+  it('scheduleForStrength keeps the cleaner ⌈s·n⌉ levels, at least one, and refuses s outside (0, 1]', () => {
+    const full = scheduleFor('ddim', 20, TRAINING);
+    expect(Array.from(scheduleForStrength(full, 1))).toEqual(Array.from(full));
+    expect(Array.from(scheduleForStrength(full, 0.5))).toEqual(Array.from(full.slice(10)));
+    expect(scheduleForStrength(full, 0.31)).toHaveLength(7);
+    expect(Array.from(scheduleForStrength(full, 1e-6))).toEqual([full[19]]);
+    for (const bad of [0, -0.5, 1.5, NaN]) expect(() => scheduleForStrength(full, bad)).toThrow(/strength/);
+  });
+
+  it('refuses a start of the wrong length', async () => {
+    await expect(SAMPLERS.ddim({ denoise: exact, shape, gammas: Float64Array.of(0.5), noise: noiseSourceForSeeds(seeds, shape), start: new Float32Array(3) }))
+      .rejects.toThrow(/start/);
   });
 });
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { planRestoreTiles, runRestore } from '../../../daemon/tasks/restore.ts';
 import { tileStarts, tileWeights } from '../../../daemon/tasks/tiling.ts';
-import type { ModelGeometry } from '../../../daemon/tasks/types.ts';
+import type { ModelGeometry, RunModelJob } from '../../../daemon/tasks/types.ts';
 import { fakeRun, identityModel, type FakeModel } from './fake-run.ts';
+import { jpeg, scene } from './jpeg-images.ts';
 import { greyImage, patternImage } from './test-images.ts';
 
 const G: ModelGeometry = { workingSize: 64, sizeMultiple: 8 };
@@ -56,7 +57,8 @@ describe('runRestore', () => {
     const image = greyImage(150, 100, 100);
     // Variant v comes back 10·v levels brighter: a variant fed another's samples shows it.
     const { run } = fakeRun((cond, v) => cond.map((x) => x + (10 * v) / 127.5));
-    const { layers } = await runRestore({ image }, G, run, 3);
+    // (Without the JPEG consistency, which would hold a grey non-JPEG near its input.)
+    const { layers } = await runRestore({ image, options: { consistency: false } }, G, run, 3);
     for (let v = 0; v < 3; v++) {
       let sum = 0;
       for (let p = 0; p < 150 * 100; p++) sum += (layers[v]!.data[p * 4] ?? 0) - (image.data[p * 4] ?? 0);
@@ -106,5 +108,54 @@ describe('runRestore', () => {
     expect(jobs).toHaveLength(1);
     expect([jobs[0]!.width, jobs[0]!.height, jobs[0]!.batch]).toEqual([56, 32, 2]);
     for (const layer of out.layers) expect(maxDiff(layer.data, image.data)).toBe(0);
+  });
+});
+
+describe('runRestore keeps the JPEG', () => {
+  /** Mean luma of every whole 8×8 block of an RGBA image. */
+  const blockMeans = (img: { width: number; height: number; data: Uint8Array }): number[] => {
+    const means: number[] = [];
+    for (let by = 0; by + 8 <= img.height; by += 8) {
+      for (let bx = 0; bx + 8 <= img.width; bx += 8) {
+        let sum = 0;
+        for (let y = by; y < by + 8; y++) {
+          for (let x = bx; x < bx + 8; x++) {
+            const p = (y * img.width + x) * 4;
+            sum += 0.299 * img.data[p]! + 0.587 * img.data[p + 1]! + 0.114 * img.data[p + 2]!;
+          }
+        }
+        means.push(sum / 64);
+      }
+    }
+    return means;
+  };
+
+  it("holds every block's mean within the JPEG's quantization step of the input's, whatever the model says", async () => {
+    const image = await jpeg(scene(150, 100), 10);
+    // A model that changes everything: brighter by 30 levels, plus stripes.
+    const { run } = fakeRun((cond) => cond.map((v, i) => v + 30 / 127.5 + 0.3 * Math.sin(i / 3)));
+    const unconstrained = (await runRestore({ image, options: { consistency: false } }, G, run, 1)).layers[0]!;
+    const restored = (await runRestore({ image }, G, run, 1)).layers[0]!;
+    const want = blockMeans(image);
+    const worst = (img: typeof restored) => Math.max(...blockMeans(img).map((m, i) => Math.abs(m - want[i]!)));
+    // DC step 80 at quality 10: means within (80/2 + ½)/8 ≈ 5.1 levels, + ½ for 8-bit rounding.
+    expect(worst(restored)).toBeLessThanOrEqual(5.6);
+    expect(worst(unconstrained)).toBeGreaterThan(20);
+  });
+
+  it('gives each tile its pixels as the sampler start and a projection of its estimates', async () => {
+    const image = await jpeg(scene(100, 70), 20);
+    const starts: boolean[] = [];
+    const run: RunModelJob = async (job) => {
+      starts.push(job.start !== undefined && job.start === job.cond && typeof job.project === 'function');
+      const plane = job.width * job.height;
+      const x0 = new Float32Array(job.cond.length).fill(0.7);
+      job.project?.(x0); // the blocks the tile holds whole move back towards the input
+      expect(x0.some((v) => Math.abs(v - 0.7) > 0.1)).toBe(true);
+      return [x0.subarray(0, 3 * plane)];
+    };
+    await runRestore({ image }, G, run, 1);
+    expect(starts.length).toBeGreaterThan(1);
+    expect(starts.every(Boolean)).toBe(true);
   });
 });

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { estimateQuantization, ijgTable, jpegProjector, type JpegQuantization } from '../../../daemon/tasks/jpeg-consistency.ts';
+import type { RgbaImage } from '../../../daemon/tasks/types.ts';
+import { jpeg, scene } from './jpeg-images.ts';
+
+/** [3,H,W] in [-1, 1] from RGBA. */
+function toPlanes(image: RgbaImage): Float32Array {
+  const plane = image.width * image.height;
+  const out = new Float32Array(3 * plane);
+  for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) out[c * plane + p] = image.data[p * 4 + c]! / 127.5 - 1;
+  return out;
+}
+
+function wholeImage(input: RgbaImage, quantization: JpegQuantization, tightness = 1) {
+  const { width, height } = input;
+  return jpegProjector({
+    input, quantization, tightness, region: { x: 0, y: 0, width, height }, estimateWidth: width, estimateHeight: height, partialBlocks: 'pad',
+  });
+}
+
+/** Mean luma (0…255) of each 8×8 block of [3,H,W] planes in [-1, 1]. */
+function blockLumaMeans(planes: Float32Array, width: number, height: number): number[] {
+  const plane = width * height;
+  const means: number[] = [];
+  for (let by = 0; by + 8 <= height; by += 8) {
+    for (let bx = 0; bx + 8 <= width; bx += 8) {
+      let sum = 0;
+      for (let y = by; y < by + 8; y++) {
+        for (let x = bx; x < bx + 8; x++) {
+          const p = y * width + x;
+          const [r, g, b] = [0, 1, 2].map((c) => (planes[c * plane + p]! + 1) * 127.5) as [number, number, number];
+          sum += 0.299 * r + 0.587 * g + 0.114 * b;
+        }
+      }
+      means.push(sum / 64);
+    }
+  }
+  return means;
+}
+
+describe('the IJG tables', () => {
+  it('are Annex K at quality 50, five times it at 10 (capped at 255 for baseline JPEG)', () => {
+    expect(Array.from(ijgTable(50, false).slice(0, 8))).toEqual([16, 11, 10, 16, 24, 40, 51, 61]);
+    expect(Array.from(ijgTable(50, true).slice(0, 4))).toEqual([17, 18, 24, 47]);
+    expect(Array.from(ijgTable(10, false).slice(0, 8))).toEqual([80, 55, 50, 80, 120, 200, 255, 255]);
+    expect(ijgTable(100, false).every((q) => q === 1)).toBe(true);
+  });
+});
+
+describe('estimateQuantization', () => {
+  for (const quality of [5, 10, 20, 50]) {
+    it(`finds the quality and the whole luminance table of a quality-${quality} JPEG from its pixels`, async () => {
+      const q = estimateQuantization(await jpeg(scene(192, 160), quality));
+      expect(q.quality).toBe(quality);
+      expect(Array.from(q.steps[0])).toEqual(Array.from(ijgTable(quality, false)));
+    });
+  }
+
+  it('keeps the colour of 4:2:0 chroma (no lattice at full resolution: steps of 1 at most frequencies)', async () => {
+    const q = estimateQuantization(await jpeg(scene(192, 160), 10, '4:2:0'));
+    for (const c of [1, 2] as const) expect(q.steps[c].filter((s) => s <= 4).length).toBeGreaterThan(56);
+  });
+
+  it('assumes a quality-75 luminance table and keeps the colour of an image that was never a JPEG', () => {
+    const q = estimateQuantization(scene(192, 160));
+    expect(q.quality).toBeUndefined();
+    expect(Array.from(q.steps[0])).toEqual(Array.from(ijgTable(75, false)));
+    for (const c of [1, 2] as const) expect(q.steps[c].filter((s) => s <= 4).length).toBeGreaterThan(56);
+  });
+
+  it('sees no false lattice in a flat image (one repeated DC value fits any of its divisors)', () => {
+    const flat: RgbaImage = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 4).fill(200) };
+    expect(estimateQuantization(flat).steps[0][0]).toBe(ijgTable(75, false)[0]);
+  });
+});
+
+describe('jpegProjector', () => {
+  it("keeps every 8×8 block's mean luma within half its quantization step of the input's, whatever the estimate", async () => {
+    const width = 100; // not a multiple of 8: the blocks at the right and bottom edge are padded
+    const height = 84;
+    const input = await jpeg(scene(width, height), 10);
+    const quantization = estimateQuantization(input);
+    const estimate = toPlanes(input).map((v, i) => (i % 7 === 0 ? -v : 0.8 * Math.sin(i))); // far from the input
+    wholeImage(input, quantization)(estimate);
+    const got = blockLumaMeans(estimate, width, height);
+    const want = blockLumaMeans(toPlanes(input), width, height);
+    // DC = 8 × the block mean (orthonormal DCT); its step at quality 10 is 80, so means move ≤ 5 levels
+    // (+ the projection's ½ rounding allowance).
+    const bound = (quantization.steps[0][0]! / 2 + 0.5) / 8 + 1e-3; // float32 storage
+    const worst = Math.max(...got.map((m, i) => Math.abs(m - want[i]!)));
+    expect(worst).toBeLessThanOrEqual(bound);
+    expect(worst).toBeGreaterThan(1); // it did move: the estimate was not simply replaced by the input
+  });
+
+  it('leaves the input (inside its own set) unchanged, and is idempotent', async () => {
+    const input = await jpeg(scene(96, 64), 20);
+    const project = wholeImage(input, estimateQuantization(input));
+    const planes = toPlanes(input);
+    const once = Float32Array.from(planes);
+    project(once);
+    expect(Math.max(...once.map((v, i) => Math.abs(v - planes[i]!))) * 127.5).toBeLessThan(0.01);
+    const far = planes.map((v, i) => v * 0.5 + 0.3 * Math.cos(i / 5));
+    project(far);
+    const twice = Float32Array.from(far);
+    project(twice);
+    expect(Math.max(...twice.map((v, i) => Math.abs(v - far[i]!))) * 127.5).toBeLessThan(0.05);
+  });
+
+  it('tightness 0 gives the input back; 1 lets a restoration move the pixels further', async () => {
+    const input = await jpeg(scene(96, 64), 10);
+    const quantization = estimateQuantization(input);
+    const original = toPlanes(scene(96, 64));
+    const moved = (tightness: number) => {
+      const est = Float32Array.from(original);
+      wholeImage(input, quantization, tightness)(est);
+      const planes = toPlanes(input);
+      return est.reduce((s, v, i) => s + Math.abs(v - planes[i]!), 0) / est.length;
+    };
+    expect(moved(0) * 127.5).toBeLessThan(1); // ± the ½ rounding allowance per coefficient
+    expect(moved(1)).toBeGreaterThan(3 * moved(0));
+  });
+
+  it('projects only the blocks a tile holds whole, at their image position, in every batch item', async () => {
+    const input = await jpeg(scene(96, 64), 10);
+    const quantization = estimateQuantization(input);
+    // A 36×28 tile at (10, 6), padded to 40×32: it holds the blocks at x 16, 24, 32 and y 8, 16, 24 whole.
+    const region = { x: 10, y: 6, width: 36, height: 28 };
+    const project = jpegProjector({ input, quantization, tightness: 0, region, estimateWidth: 40, estimateHeight: 32, partialBlocks: 'skip' });
+    const batch = new Float32Array(2 * 3 * 40 * 32).fill(0.9); // far from the input: a projected block shows
+    project(batch);
+    for (let b = 0; b < 2; b++) {
+      for (let ly = 0; ly < 32; ly++) {
+        for (let lx = 0; lx < 40; lx++) {
+          const [x, y] = [lx + region.x, ly + region.y];
+          const inWholeBlock = x >= 16 && x < 40 && y >= 8 && y < 32;
+          const v = batch[b * 3 * 1280 + ly * 40 + lx]!;
+          if (inWholeBlock) expect(Math.abs((v + 1) * 127.5 - input.data[(y * 96 + x) * 4]!)).toBeLessThan(3);
+          else expect(v).toBeCloseTo(0.9, 5);
+        }
+      }
+    }
+  });
+});
