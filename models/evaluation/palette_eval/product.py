@@ -39,6 +39,7 @@ class ProductSettings:
     device: str = "auto"
     threads: int | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    restore_strength: float | None = None  # palette run --strength, for --task restore only
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ def run_palette(task: str, image: Path, out_dir: Path, seed: int, settings: Prod
         cmd += ["--extend", extend]
     if settings.threads:
         cmd += ["--threads", str(settings.threads)]
+    if task == "restore" and settings.restore_strength is not None:
+        cmd += ["--strength", str(settings.restore_strength)]
     done = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout_s,
                           env={**os.environ, **settings.extra_env})
     if done.returncode != 0:

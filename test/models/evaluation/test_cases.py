@@ -65,4 +65,15 @@ def test_baselines_fill_only_the_hole() -> None:
             assert image.shape == (64, 64, 3) and image.dtype == np.uint8
             assert np.array_equal(image[~p.hole], p.original[~p.hole])
     assert list(baselines_for(prepare(case_by_name("colorize"), photo(1, 64), 0))) == ["grayscale input"]
-    assert list(baselines_for(prepare(case_by_name("jpeg-q10"), photo(1, 64), 0))) == ["input JPEG"]
+    assert list(baselines_for(prepare(case_by_name("jpeg-q10"), photo(1, 64), 0))) == ["input JPEG", "OpenCV non-local means"]
+
+
+def test_non_local_means_baseline_smooths_the_jpeg_and_keeps_its_colours() -> None:
+    p = prepare(case_by_name("jpeg-q10"), photo(2, 64), 0)
+    jpeg = p.product_image.astype(np.float64)
+    nlm = baselines_for(p)["OpenCV non-local means"].astype(np.float64)
+    assert nlm.shape == jpeg.shape
+    # Smoother: less energy in the 1-px differences (block edges and ringing) than the JPEG it denoised.
+    assert np.abs(np.diff(nlm, axis=1)).mean() < np.abs(np.diff(jpeg, axis=1)).mean()
+    # The same picture: channel means within 2 levels (RGB order kept through OpenCV's BGR).
+    assert np.all(np.abs(nlm.mean(axis=(0, 1)) - jpeg.mean(axis=(0, 1))) < 2)
