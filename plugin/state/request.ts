@@ -85,6 +85,8 @@ export function buildGenerateRequest(
     }
     request.extend = extend;
     canvasOffset = { x: px.left, y: px.top };
+  } else if (task === 'restore' && settings.restore.strength < 100) {
+    request.strength = settings.restore.strength / 100;
   }
   return { request, task, variants, canvasOffset };
 }

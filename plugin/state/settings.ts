@@ -21,6 +21,7 @@ import type {
   FillSettings,
   PanelTask,
   QualityPreset,
+  RestoreSettings,
   SeedSetting,
   TaskSettings,
 } from './types.ts';
@@ -56,6 +57,9 @@ export function maxExtendAmount(unit: ExtendUnit): number {
   return unit === 'percent' ? MAX_EXTEND_PERCENT : MAX_EXTEND_PX;
 }
 
+/** Restore's default strength, percent (models/README.md: chosen by the JPEG cases' evaluation). */
+export const DEFAULT_RESTORE_STRENGTH_PERCENT = 100;
+
 const common = (variants: number, quality: QualityPreset = 'balanced'): CommonSettings => ({
   variants,
   quality,
@@ -67,7 +71,7 @@ export function defaultSettings(): TaskSettings {
     fill: { ...common(4), feather: 8, grow: 4 },
     colorize: common(2),
     extend: { ...common(2), sides: { left: false, right: true, top: false, bottom: false }, amount: 25, unit: 'percent' },
-    restore: common(1),
+    restore: { ...common(1), strength: DEFAULT_RESTORE_STRENGTH_PERCENT },
   };
 }
 
@@ -104,7 +108,8 @@ export type CommonPatch = Partial<Omit<CommonSettings, 'seed'>> & { seed?: Parti
 export type FillPatch = CommonPatch & Partial<Pick<FillSettings, 'feather' | 'grow'>>;
 export type ExtendPatch = CommonPatch &
   Partial<Pick<ExtendSettings, 'amount' | 'unit'>> & { sides?: Partial<Record<ExtendSide, boolean>> };
-export type SettingsPatch = FillPatch & ExtendPatch;
+export type RestorePatch = CommonPatch & Partial<Pick<RestoreSettings, 'strength'>>;
+export type SettingsPatch = FillPatch & ExtendPatch & RestorePatch;
 
 function patchCommon<T extends CommonSettings>(current: T, patch: CommonPatch, limits?: ProtocolLimits | null): T {
   return {
@@ -143,9 +148,13 @@ export function applySettingsPatch(
       if (patch.amount !== undefined) next.amount = clampExtendAmount(patch.amount, next.unit);
       return { ...settings, extend: next };
     }
+    case 'restore': {
+      const next = patchCommon(settings.restore, patch, limits);
+      if (patch.strength !== undefined) next.strength = clampInt(patch.strength, 1, 100);
+      return { ...settings, restore: next };
+    }
     case 'colorize':
-    case 'restore':
-      return { ...settings, [task]: patchCommon(settings[task], patch, limits) };
+      return { ...settings, colorize: patchCommon(settings.colorize, patch, limits) };
   }
 }
 

@@ -75,11 +75,20 @@ export interface ExtendSettings extends CommonSettings {
   unit: ExtendUnit;
 }
 
+export interface RestoreSettings extends CommonSettings {
+  /**
+   * 1 … 100 %: how much of the sampling schedule runs, starting from the JPEG itself noised to that
+   * level (GenerateRequest.strength); 100 = from pure noise. The result stays consistent with the JPEG
+   * at any strength.
+   */
+  strength: number;
+}
+
 export interface TaskSettings {
   fill: FillSettings;
   colorize: CommonSettings;
   extend: ExtendSettings;
-  restore: CommonSettings;
+  restore: RestoreSettings;
 }
 
 // ---------------------------------------------------------------------------------------------

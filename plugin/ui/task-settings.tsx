@@ -112,6 +112,10 @@ export function TaskSettingsView() {
         </Flex>
       )}
       {task === 'extend' && <ExtendSettingsView />}
+      {task === 'restore' && (
+        <Slider label="Strength (%)" minValue={1} maxValue={100} value={settings.restore.strength}
+          onChange={(strength) => update({ strength })} width="size-2400" data-testid="restore-strength" />
+      )}
     </Flex>
   );
 }

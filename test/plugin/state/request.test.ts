@@ -89,6 +89,19 @@ describe('buildGenerateRequest', () => {
     }
   });
 
+  it("restore sends its strength (as a fraction) below 100 %, none at 100 % (the daemon's default)", () => {
+    const at = (strength: number) =>
+      buildGenerateRequest('restore', applySettingsPatch(defaultSettings(), 'restore', { strength }), { layer, selection: null }, WELCOME).request;
+    expect(at(100).strength).toBeUndefined();
+    expect(at(35).strength).toBe(0.35);
+    expect(at(0).strength).toBe(0.01); // clamped to 1 %: 0 would generate nothing
+    expect(at(250).strength).toBeUndefined(); // clamped to 100 %
+    expect(() => validateClientMessage({ type: 'generate', id: 'r1', request: at(35) }, WELCOME.limits)).not.toThrow();
+    // Other tasks never send it (the protocol refuses strength outside restore).
+    const fill = applySettingsPatch(applySettingsPatch(defaultSettings(), 'restore', { strength: 20 }), 'fill', {});
+    expect(buildGenerateRequest('fill', fill, { layer, selection: selection() }, WELCOME).request.strength).toBeUndefined();
+  });
+
   it('extend: uncrop with the chosen sides, and the left/top extension as canvas offset', () => {
     let settings = applySettingsPatch(defaultSettings(), 'extend', { sides: { left: true, top: true, right: false }, amount: 50 });
     const prepared = buildGenerateRequest('extend', settings, { layer, selection: null }, WELCOME);
