@@ -11,7 +11,7 @@ import { resolveExtend } from '../shared/validate.ts';
 import { atPath, DaemonError } from './errors.ts';
 import { decodePng, decodePngMask, encodePng, encodePreview } from './imaging.ts';
 import { createJobRunner, type JobPreview, type JobProgress } from './job-runner.ts';
-import type { PaletteTask } from './model-manifest.ts';
+import type { ModelManifest, PaletteTask } from './model-manifest.ts';
 import type { InstalledModel, ModelRegistry } from './model-registry.ts';
 import type { Denoiser } from './model-runner.ts';
 import type { ModelCalls } from './model-scheduler.ts';
@@ -61,6 +61,14 @@ export interface GenerateOutcome {
   seeds: number[];
 }
 
+/**
+ * The side of the request's model jobs: the request's workingSize, else the manifest's for the task,
+ * else the model's native resolution.
+ */
+export function workingSizeFor(request: GenerateRequest, manifest: ModelManifest): number {
+  return request.workingSize ?? manifest.working_sizes?.[MODEL_TASK[request.task]] ?? manifest.native_resolution;
+}
+
 /** The model for a request, or a coded error when it is missing or was not trained on the task. */
 export function resolveModel(registry: ModelRegistry, request: GenerateRequest): InstalledModel {
   const model = registry.find(request.model);
@@ -102,7 +110,7 @@ export async function generate(request: GenerateRequest, registry: ModelRegistry
     },
     signal,
   );
-  const geometry: ModelGeometry = { workingSize: model.manifest.native_resolution, sizeMultiple: model.manifest.size_multiple };
+  const geometry: ModelGeometry = { workingSize: workingSizeFor(request, model.manifest), sizeMultiple: model.manifest.size_multiple };
   const started = performance.now();
   const output = await runTask(request, image, mask, geometry, run, seeds.length);
   const sampleMs = performance.now() - started;

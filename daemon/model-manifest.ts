@@ -23,6 +23,8 @@ export interface ModelManifest {
   file_bytes: number;
   native_resolution: number;
   size_multiple: number;
+  /** Per task, the side of the model jobs (default native_resolution); a request may override it. */
+  working_sizes?: Partial<Record<PaletteTask, number>>;
   tasks: PaletteTask[];
   gamma_range: [number, number];
   parameters: number;

@@ -29,6 +29,9 @@ export const MAX_IMAGE_PIXELS = 64 * 1024 * 1024;
 export const MAX_IMAGE_SIDE = 65535;
 export const MAX_VARIANTS = 8;
 export const MAX_STEPS = 1000;
+/** The range of a request's workingSize, px. */
+export const MIN_WORKING_SIZE = 32;
+export const MAX_WORKING_SIZE = 1024;
 /** Seeds are unsigned 32-bit integers. */
 export const MAX_SEED = 0xffff_ffff;
 /** Largest frame either side accepts by default (an rgba8 64 MP image is 256 MiB, plus the mask). */
@@ -211,6 +214,12 @@ export interface GenerateRequest {
    * noise (⌈strength·steps⌉ model calls). Default 1.
    */
   strength?: number;
+  /**
+   * 32..1024 px: the side of the model jobs (context crops, tiles, passes are resized to about this
+   * area). Default: the model's working size for the task (its manifest), else its native resolution.
+   * Larger sees more context and more detail and costs about its area squared in time.
+   */
+  workingSize?: number;
   /** One uint32 per variant; when absent the daemon draws them and reports them in `started`. */
   seeds?: number[];
   model?: string;

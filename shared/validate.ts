@@ -18,6 +18,8 @@ import {
   MAX_FEATHER_PX,
   MAX_GROW_PX,
   MAX_IMAGE_SIDE,
+  MAX_WORKING_SIZE,
+  MIN_WORKING_SIZE,
   MAX_MODEL_NAME_LENGTH,
   MAX_PREVIEW_INTERVAL_MS,
   MAX_PREVIEW_SIZE,
@@ -316,7 +318,7 @@ function extendSpec(value: unknown, path: string): ExtendSpec {
 // Client messages
 // ---------------------------------------------------------------------------------------------
 
-const REQUEST_FIELDS = ['task', 'image', 'mask', 'extend', 'variants', 'steps', 'sampler', 'eta', 'strength', 'seeds', 'model', 'fill', 'preview'];
+const REQUEST_FIELDS = ['task', 'image', 'mask', 'extend', 'variants', 'steps', 'sampler', 'eta', 'strength', 'workingSize', 'seeds', 'model', 'fill', 'preview'];
 
 export function validateGenerateRequest(value: unknown, path: string, limits: ProtocolLimits): GenerateRequest {
   const f = Fields.of(value, path, REQUEST_FIELDS);
@@ -361,6 +363,7 @@ export function validateGenerateRequest(value: unknown, path: string, limits: Pr
     if (strength === 0) throw invalid(f.at('strength'), 'must be greater than 0');
     request.strength = strength;
   }
+  if (f.has('workingSize')) request.workingSize = f.int('workingSize', MIN_WORKING_SIZE, MAX_WORKING_SIZE);
   if (f.has('seeds')) {
     const seeds = f.intArray('seeds', MAX_VARIANTS, 0, MAX_SEED);
     if (seeds.length !== request.variants) {

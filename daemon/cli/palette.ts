@@ -5,7 +5,7 @@
  *   palette serve [--port 7860] [--host 127.0.0.1] [--device auto|cpu|cuda|webgpu] [--model NAME|DIR]
  *                 [--token T] [--threads N] [--allow-origin URL]... [--allow-host NAME]...
  *   palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png] [--extend left=0.5,top=128]
- *               --variants N --steps S --seed K --sampler NAME [--strength S] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
+ *               --variants N --steps S --seed K --sampler NAME [--strength S] [--working-size PX] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
  *   palette models [--check]            list installed models; --check also runs each once
  *   palette check-model DIR [--size N] [--batch B]
  *                                       load one model folder, run it once, print the result as JSON
@@ -135,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values.seed ? { seed: integer(values.seed, 'seed') } : {}),
         ...(values.sampler ? { sampler: values.sampler } : {}),
         ...(values.strength ? { strength: Number(values.strength) } : {}),
+        ...(values['working-size'] ? { workingSize: integer(values['working-size'], 'working-size') } : {}),
         ...(values.model ? { model: existsSync(resolve(values.model, 'model.json')) ? basename(resolve(values.model)) : values.model } : {}),
         out: values.out,
         ...(values.connect ? { connect: values.connect } : {}),

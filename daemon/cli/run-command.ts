@@ -29,6 +29,8 @@ export interface RunArgs {
   sampler?: string;
   /** (0, 1], restore only: see GenerateRequest.strength. */
   strength?: number;
+  /** Side of the model jobs, px: see GenerateRequest.workingSize. */
+  workingSize?: number;
   model?: string;
   out: string;
   connect?: string;
@@ -72,6 +74,7 @@ export async function buildRequest(args: RunArgs): Promise<GenerateRequest> {
     ...(args.steps !== undefined ? { steps: args.steps } : {}),
     ...(args.sampler !== undefined ? { sampler: args.sampler as Sampler } : {}),
     ...(args.strength !== undefined ? { strength: args.strength } : {}),
+    ...(args.workingSize !== undefined ? { workingSize: args.workingSize } : {}),
     ...(args.seed !== undefined ? { seeds: Array.from({ length: args.variants }, (_, i) => (args.seed! + i) >>> 0) } : {}),
     ...(args.model !== undefined ? { model: args.model } : {}),
     preview: { intervalMs: 0 },

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { generate, PREVIEW_BUDGET, PreviewEncoder, previewSize } from '../../daemon/generate.ts';
+import { generate, PREVIEW_BUDGET, PreviewEncoder, previewSize, workingSizeFor } from '../../daemon/generate.ts';
 import { REPO_ROOT } from '../../daemon/model-manifest.ts';
 import { ModelRegistry } from '../../daemon/model-registry.ts';
 import { ModelScheduler } from '../../daemon/model-scheduler.ts';
@@ -76,6 +76,16 @@ describe('PreviewEncoder', () => {
   });
 });
 
+describe('workingSizeFor', () => {
+  it("takes the request's, else the manifest's for the task, else the native resolution", () => {
+    const manifest = { native_resolution: 64, working_sizes: { jpeg: 128 } } as unknown as Parameters<typeof workingSizeFor>[1];
+    const image = { format: 'rgba8' as const, width: 1, height: 1, data: new Uint8Array(4) };
+    expect(workingSizeFor({ task: 'restore', image, variants: 1 }, manifest)).toBe(128);
+    expect(workingSizeFor({ task: 'restore', image, variants: 1, workingSize: 96 }, manifest)).toBe(96);
+    expect(workingSizeFor({ task: 'colorize', image, variants: 1 }, manifest)).toBe(64);
+  });
+});
+
 describe('previewSize', () => {
   it('has the region\'s aspect ratio, its longest side the smaller of maxSize and the model\'s pixels', () => {
     const job = { x: 0, y: 0, width: 64, height: 64 };
@@ -126,6 +136,22 @@ describe('generate over a whole request', () => {
     expect(progress.map((p) => p.step)).toEqual(Array.from({ length: 2 * tiles }, (_, i) => i + 1));
     expect(progress.every((p) => p.total === 2 * tiles)).toBe(true);
     expect(scheduler.stats.calls).toBe(2 * tiles);
+  });
+
+  it("runs the request's workingSize (one 64² tile instead of 32² ones) and its strength (⌈s·steps⌉ calls per tile)", async () => {
+    const calls = async (extra: Partial<GenerateRequest>) => {
+      const scheduler = new ModelScheduler();
+      const labels = new Set<string>();
+      await generate({ task: 'restore', image: rgba(64, 48), variants: 1, steps: 4, sampler: 'ddim', seeds: [3], preview: { intervalMs: 0 }, ...extra },
+        registry, { onProgress: (p) => labels.add(p.label) }, new AbortController().signal,
+        { maxBatch: 8, viaScheduler: scheduler.forJob({ clientId: 'c', jobId: 'j' }) });
+      return { calls: scheduler.stats.calls, tiles: labels.size };
+    };
+    const base = await calls({});
+    expect(base.tiles).toBeGreaterThan(1); // the tiny model's native 32 px
+    expect(base.calls).toBe(4 * base.tiles);
+    expect(await calls({ workingSize: 64 })).toEqual({ calls: 4, tiles: 1 });
+    expect(await calls({ workingSize: 64, strength: 0.5 })).toEqual({ calls: 2, tiles: 1 });
   });
 
   it('previews show the region being generated, placed on the canvas: restore\'s tiles, uncrop\'s windows, fill\'s crop, colorize\'s image', async () => {
