@@ -70,6 +70,7 @@ class EvalOptions:
     resume: Path | None = None  # an earlier run's folder: its finished samples are reused, the rest run
     restore_strength: float | None = None  # the JPEG cases' `palette run --strength` (None: the daemon's)
     working_size: int | None = None  # `palette run --working-size` for every case (None: the model's)
+    crop: str = "resize"  # photos.CROPS: centre squares resized to the size, or cut at native scale
     command: str = ""
     log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
 
@@ -258,7 +259,7 @@ def run_eval(opts: EvalOptions) -> Path:
     mdir = model_dir(opts.model)
     manifest = read_manifest(opts.model)
     size = opts.size or int(manifest["native_resolution"])
-    photos = load_photos(opts.photos, size, opts.limit)
+    photos = load_photos(opts.photos, size, opts.limit, opts.crop)
     configs = opts.configs or [default_config(manifest)]
     opts.configs = configs
     run_dir = opts.resume or new_run_dir(opts.out_root, mdir.name, configs)
@@ -281,6 +282,7 @@ def run_eval(opts: EvalOptions) -> Path:
         "size": size,
         "photos": [{"name": p.name, "source": p.source} for p in photos],
         "photo_folder": str(opts.photos),
+        "crop": opts.crop,
         "variants": opts.variants,
         "seed": opts.seed,
         "configs": [{"sampler": c.sampler, "steps": c.steps} for c in configs],

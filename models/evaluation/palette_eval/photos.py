@@ -1,5 +1,7 @@
 """The evaluation photos: every image under a folder, in a fixed order, centre-cropped to a square and
-resized to the evaluation size (Palette evaluates square 256×256 images; our models are native at 64).
+resized to the evaluation size (Palette evaluates square 256×256 images; our models are native at 64),
+or (`crop="native"`) cut at the photo's own scale: the S×S centre crop, as a selection in a large photo
+is, so fine texture and JPEG blocks are judged at 100 %.
 """
 
 from __future__ import annotations
@@ -37,7 +39,25 @@ def centre_square(image: Image.Image, size: int) -> np.ndarray:
     return np.asarray(fitted, dtype=np.uint8).copy()
 
 
-def load_photos(folder: Path, size: int, limit: int | None = None) -> list[Photo]:
+def centre_crop(image: Image.Image, size: int) -> np.ndarray:
+    """The size × size centre crop at native scale (no resampling) as uint8 RGB; a photo whose short
+    side is under `size` is first enlarged to it (Lanczos), the only resampling this crop does."""
+    image = ImageOps.exif_transpose(image).convert("RGB")
+    short = min(image.size)
+    if short < size:
+        scale = size / short
+        image = image.resize((max(size, round(image.width * scale)), max(size, round(image.height * scale))),
+                             Image.Resampling.LANCZOS)
+    left, top = (image.width - size) // 2, (image.height - size) // 2
+    return np.asarray(image.crop((left, top, left + size, top + size)), dtype=np.uint8).copy()
+
+
+CROPS = ("resize", "native")
+
+
+def load_photos(folder: Path, size: int, limit: int | None = None, crop: str = "resize") -> list[Photo]:
+    if crop not in CROPS:
+        raise ValueError(f"crop must be one of {CROPS}, got {crop!r}")
     paths = list_photos(folder)[: limit or None]
     if not paths:
         raise FileNotFoundError(f"no images under {folder}")
@@ -46,7 +66,8 @@ def load_photos(folder: Path, size: int, limit: int | None = None) -> list[Photo
         rel = path.relative_to(folder).as_posix()
         slug = re.sub(r"[^A-Za-z0-9]+", "-", rel.rsplit(".", 1)[0]).strip("-")[:40]
         with Image.open(path) as img:
-            photos.append(Photo(i, f"{i:02d}-{slug}", rel, centre_square(img, size)))
+            pixels = centre_square(img, size) if crop == "resize" else centre_crop(img, size)
+            photos.append(Photo(i, f"{i:02d}-{slug}", rel, pixels))
     return photos
 
 

@@ -42,8 +42,10 @@ def write_report(summary: dict, path: Path, plots: list[str]) -> None:
     out = [
         f"# Palette evaluation: {m['folder']} ({m['name']} {m['version']}, {m['training_steps']} training steps)",
         "",
-        f"- {len(summary['photos'])} photos from `{summary['photo_folder']}`, centre squares resized to "
-        f"{size}×{size}; {summary['variants']} variants per input; seed {summary['seed']}; {configs}; "
+        f"- {len(summary['photos'])} photos from `{summary['photo_folder']}`, "
+        + (f"{size}×{size} centre crops at native scale (no resizing)" if summary.get("crop") == "native"
+           else f"centre squares resized to {size}×{size}")
+        + f"; {summary['variants']} variants per input; seed {summary['seed']}; {configs}; "
         f"device {summary['device']}; {summary['jobs']} `palette run` at a time; wall time {summary['wall_s']} s "
         f"(load average {summary['load_average_at_start']} on {summary['cpu_count']} CPUs at the start).",
         f"- Command: `{summary['command']}`" if summary["command"] else "- Command: (called from Python)",
