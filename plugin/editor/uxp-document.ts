@@ -105,6 +105,12 @@ export class UxpDocumentAdapter implements EditorDocument {
     return this.activeDocument() !== null;
   }
 
+  /** Photoshop's document id: another open or switched-to document has another one. */
+  async documentId(): Promise<string | null> {
+    const doc = this.activeDocument();
+    return doc ? `photoshop-${doc.id}` : null;
+  }
+
   async documentSize(): Promise<Size> {
     const doc = this.requireDocument();
     return { width: Math.round(doc.width), height: Math.round(doc.height) };

@@ -45,6 +45,15 @@ describe('UxpDocumentAdapter', () => {
     await expect(adapter.documentSize()).rejects.toBeInstanceOf(EditorError);
   });
 
+  it("names the active document by Photoshop's id, so results are never placed into another one", async () => {
+    expect(await adapter.documentId()).toBe('photoshop-7');
+    const other = ps.openDocument(40, 30);
+    other.id = 12;
+    expect(await adapter.documentId()).toBe('photoshop-12');
+    ps.doc = null;
+    expect(await adapter.documentId()).toBeNull();
+  });
+
   it('reads the active layer inside executeAsModal with the documented getPixels options', async () => {
     const pixels = await adapter.readActiveLayer();
     expect(pixels.width).toBe(40);
