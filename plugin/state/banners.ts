@@ -21,7 +21,9 @@ export type PanelErrorCode =
   | 'BUSY'
   | 'NOTHING_TO_KEEP'
   /** The variants were made from another document than the one open now. */
-  | 'OTHER_DOCUMENT';
+  | 'OTHER_DOCUMENT'
+  /** Colorize on a layer that already has colour, without "Replace existing colour". */
+  | 'LAYER_HAS_COLOUR';
 
 export class PanelError extends Error {
   readonly code: PanelErrorCode;
@@ -53,6 +55,14 @@ const PANEL_BANNERS: Record<PanelErrorCode, (detail: string) => Banner> = {
     negative('No model installed', 'Install a model in the models folder (see models/README.md), then restart the daemon.', 'NO_MODEL', detail),
   BUSY: () => ({ tone: 'notice', code: 'BUSY', title: 'A generation is already running', action: 'Wait for it to finish, or press Cancel.' }),
   NOTHING_TO_KEEP: () => ({ tone: 'notice', code: 'NOTHING_TO_KEEP', title: 'Nothing to keep yet', action: 'Wait for a variant to finish, then press Keep.' }),
+  LAYER_HAS_COLOUR: (detail) => ({
+    tone: 'notice',
+    code: 'LAYER_HAS_COLOUR',
+    title: 'This layer already has colour',
+    action: 'Colorize keeps only its brightness and paints new colours, so its own would be lost. Nothing was changed. '
+      + 'To colorize anyway, turn on "Replace existing colour" and press Generate again.',
+    ...(detail ? { detail } : {}),
+  }),
   OTHER_DOCUMENT: (detail) => ({
     tone: 'notice',
     code: 'OTHER_DOCUMENT',

@@ -85,10 +85,41 @@ export function buildGenerateRequest(
     }
     request.extend = extend;
     canvasOffset = { x: px.left, y: px.top };
+  } else if (task === 'colorize' && !settings.colorize.replaceColour) {
+    const share = colouredShare(layer);
+    if (share > COLOURED_SHARE) {
+      throw new PanelError('LAYER_HAS_COLOUR', `${Math.round(100 * share)} % of the visible pixels have colour.`);
+    }
   } else if (task === 'restore' && settings.restore.strength < 100) {
     request.strength = settings.restore.strength / 100;
   }
   return { request, task, variants, canvasOffset };
+}
+
+/** A layer counts as coloured when more than 2 % of its visible pixels have chroma above 12 levels. */
+export const COLOURED_SHARE = 0.02;
+const COLOURED_CHROMA = 12;
+const COLOUR_SAMPLES = 1 << 20;
+
+/**
+ * The share of visible pixels whose chroma (max − min of R, G, B) exceeds 12 levels: JPEG noise and
+ * a tinted scan stay under it, a colour photo is far over it. Large layers are sampled (≤ 1 Mi pixels).
+ */
+export function colouredShare(layer: RgbaPixels): number {
+  const pixels = layer.width * layer.height;
+  const stride = Math.max(1, Math.floor(pixels / COLOUR_SAMPLES));
+  let visible = 0;
+  let coloured = 0;
+  for (let p = 0; p < pixels; p += stride) {
+    const i = p * 4;
+    if (layer.data[i + 3]! === 0) continue;
+    visible++;
+    const r = layer.data[i]!;
+    const g = layer.data[i + 1]!;
+    const b = layer.data[i + 2]!;
+    if (Math.max(r, g, b) - Math.min(r, g, b) > COLOURED_CHROMA) coloured++;
+  }
+  return visible === 0 ? 0 : coloured / visible;
 }
 
 /** The extend settings as the protocol's ExtendSpec (only the sides turned on, and only when > 0). */

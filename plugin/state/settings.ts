@@ -14,6 +14,7 @@ import {
   type Task,
 } from '../../shared/protocol.ts';
 import type {
+  ColorizeSettings,
   CommonSettings,
   ExtendSettings,
   ExtendSide,
@@ -69,7 +70,7 @@ const common = (variants: number, quality: QualityPreset = 'balanced'): CommonSe
 export function defaultSettings(): TaskSettings {
   return {
     fill: { ...common(4), feather: 8, grow: 4 },
-    colorize: common(2),
+    colorize: { ...common(2), replaceColour: false },
     extend: { ...common(2), sides: { left: false, right: true, top: false, bottom: false }, amount: 25, unit: 'percent' },
     restore: { ...common(1), strength: DEFAULT_RESTORE_STRENGTH_PERCENT },
   };
@@ -109,7 +110,8 @@ export type FillPatch = CommonPatch & Partial<Pick<FillSettings, 'feather' | 'gr
 export type ExtendPatch = CommonPatch &
   Partial<Pick<ExtendSettings, 'amount' | 'unit'>> & { sides?: Partial<Record<ExtendSide, boolean>> };
 export type RestorePatch = CommonPatch & Partial<Pick<RestoreSettings, 'strength'>>;
-export type SettingsPatch = FillPatch & ExtendPatch & RestorePatch;
+export type ColorizePatch = CommonPatch & Partial<Pick<ColorizeSettings, 'replaceColour'>>;
+export type SettingsPatch = FillPatch & ExtendPatch & RestorePatch & ColorizePatch;
 
 function patchCommon<T extends CommonSettings>(current: T, patch: CommonPatch, limits?: ProtocolLimits | null): T {
   return {
@@ -153,8 +155,11 @@ export function applySettingsPatch(
       if (patch.strength !== undefined) next.strength = clampInt(patch.strength, 1, 100);
       return { ...settings, restore: next };
     }
-    case 'colorize':
-      return { ...settings, colorize: patchCommon(settings.colorize, patch, limits) };
+    case 'colorize': {
+      const next = patchCommon(settings.colorize, patch, limits);
+      if (patch.replaceColour !== undefined) next.replaceColour = patch.replaceColour;
+      return { ...settings, colorize: next };
+    }
   }
 }
 

@@ -84,9 +84,17 @@ export interface RestoreSettings extends CommonSettings {
   strength: number;
 }
 
+export interface ColorizeSettings extends CommonSettings {
+  /**
+   * Colorize keeps only a layer's brightness: on a layer that already has colour it asks first
+   * (LAYER_HAS_COLOUR) unless this is on.
+   */
+  replaceColour: boolean;
+}
+
 export interface TaskSettings {
   fill: FillSettings;
-  colorize: CommonSettings;
+  colorize: ColorizeSettings;
   extend: ExtendSettings;
   restore: RestoreSettings;
 }

@@ -112,6 +112,11 @@ export function TaskSettingsView() {
         </Flex>
       )}
       {task === 'extend' && <ExtendSettingsView />}
+      {task === 'colorize' && (
+        <Switch isSelected={settings.colorize.replaceColour} onChange={(replaceColour) => update({ replaceColour })} data-testid="colorize-replace-colour">
+          Replace existing colour
+        </Switch>
+      )}
       {task === 'restore' && (
         <Slider label="Strength (%)" minValue={1} maxValue={100} value={settings.restore.strength}
           onChange={(strength) => update({ strength })} width="size-2400" data-testid="restore-strength" />

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PanelError } from '../../../plugin/state/banners.ts';
-import { buildGenerateRequest, extendSpec, modelFor } from '../../../plugin/state/request.ts';
+import { buildGenerateRequest, colouredShare, extendSpec, modelFor } from '../../../plugin/state/request.ts';
 import { applySettingsPatch, defaultSettings } from '../../../plugin/state/settings.ts';
 import type { WelcomeInfo } from '../../../plugin/state/types.ts';
 import { validateClientMessage } from '../../../shared/validate.ts';
@@ -87,6 +87,22 @@ describe('buildGenerateRequest', () => {
       expect(request.extend).toBeUndefined();
       expect(() => validateClientMessage({ type: 'generate', id: 'r1', request }, WELCOME.limits)).not.toThrow();
     }
+  });
+
+  it('colorize on a layer that already has colour asks first (LAYER_HAS_COLOUR), unless "Replace existing colour" is on', () => {
+    const coloured = { width: W, height: H, data: new Uint8Array(W * H * 4) };
+    for (let p = 0; p < W * H; p++) coloured.data.set([200, 80 + (p % 5), 40, 255], p * 4);
+    expectPanelError(() => buildGenerateRequest('colorize', defaultSettings(), { layer: coloured, selection: null }, WELCOME), 'LAYER_HAS_COLOUR');
+    const replace = applySettingsPatch(defaultSettings(), 'colorize', { replaceColour: true });
+    expect(buildGenerateRequest('colorize', replace, { layer: coloured, selection: null }, WELCOME).request.task).toBe('colorize');
+    // Grey with noise (chroma ≤ 12) and a few coloured pixels (≤ 2 %) are grey photos: no question.
+    const grey = { width: 100, height: 10, data: new Uint8Array(1000 * 4) };
+    for (let p = 0; p < 1000; p++) grey.data.set(p < 20 ? [255, 0, 0, 255] : [120, 126 + (p % 7), 120, 255], p * 4);
+    expect(colouredShare(grey)).toBeCloseTo(0.02, 5);
+    expect(buildGenerateRequest('colorize', defaultSettings(), { layer: grey, selection: null }, WELCOME).request.task).toBe('colorize');
+    // Transparent pixels do not count, whatever their RGB.
+    const cut = { width: 2, height: 1, data: Uint8Array.of(255, 0, 0, 0, 90, 90, 90, 255) };
+    expect(colouredShare(cut)).toBe(0);
   });
 
   it("restore sends its strength (as a fraction) below 100 %, none at 100 % (the daemon's default)", () => {
