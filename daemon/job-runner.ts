@@ -82,36 +82,45 @@ export interface JobEvents {
 const COND_NOISE_SALT = 0x5bd1e995;
 
 export function createJobRunner(model: ModelCalls, settings: SamplingSettings, events: JobEvents,
-  signal: AbortSignal): RunModelJob {
+  signal: AbortSignal): RunModelJob & Required<Pick<RunModelJob, 'variantsPerCall'>> {
   const sample = SAMPLERS[settings.sampler];
   const fullSchedule = scheduleFor(settings.sampler, settings.steps, model.manifest.gamma_range);
   const strength = settings.strength ?? 1;
   const partialSchedule = strength < 1 ? scheduleForStrength(fullSchedule, strength) : fullSchedule;
   let stepsDone = 0; // over every job of the request
   let requestStarted: number | undefined;
-  return async (job: ModelJob) => {
+  const run = async (job: ModelJob) => {
     const plane = job.height * job.width;
     const perVariant = 3 * plane;
     const fromStart = job.start !== undefined && strength < 1;
     const gammas = fromStart ? partialSchedule : fullSchedule;
-    const total = settings.seeds.length;
+    const variants = settings.seeds.length;
+    const groups = job.groups?.length ?? 1;
     const outputs: Float32Array[] = [];
-    const perCall = variantsPerCall(settings, job.height, job.width);
-    const subBatches = Math.ceil(total / perCall);
+    const calls = planCalls(groups, variants, variantsPerCall(settings, job.height, job.width));
     const part = job.part ?? { index: 0, count: 1 };
+    // Calls of the request's later jobs: counted exactly from their groups when the task says how many.
+    const laterCalls = part.groupsAfter !== undefined
+      ? planCalls(part.groupsAfter, variants, variantsPerCall(settings, job.height, job.width)).length
+      : (part.count - part.index - 1) * calls.length;
     const knownMask = job.hole ? invert(job.hole) : undefined; // the same for every sub-batch
-    const region = job.region.canvas;
-    const inJob = job.region.inJob ?? { x: 0, y: 0, width: job.width, height: job.height };
     requestStarted ??= performance.now();
-    for (let first = 0; first < total; first += perCall) {
-      const seeds = settings.seeds.slice(first, first + perCall);
-      const n = seeds.length;
+    for (const [c, { first, n }] of calls.entries()) {
+      // Item i of the job is group ⌊i/V⌋'s variant i mod V, and draws from that variant's seed.
+      const seeds = Array.from({ length: n }, (_, i) => settings.seeds[(first + i) % variants]!);
+      const group = Math.floor(first / variants);
+      const where = job.groups?.[group] ?? job.region;
+      const region = where.canvas;
+      const inJob = where.inJob ?? { x: 0, y: 0, width: job.width, height: job.height };
+      const firstVariant = first - group * variants;
+      const previewed = Math.min(n, variants - firstVariant); // the preview shows the call's first group
       const clean = job.cond.subarray(first * perVariant, (first + n) * perVariant);
       const cond = job.hole ? fillHoleWithNoise(clean, job.hole, seeds, plane) : clean;
       const known = knownMask ? { values: clean, mask: knownMask } : undefined;
       const gammaBatch = new Float32Array(n);
       const before = stepsDone;
-      const laterSubBatches = subBatches - first / perCall - 1 + (part.count - part.index - 1) * subBatches;
+      const laterSubBatches = calls.length - c - 1 + laterCalls;
+      const label = groups > 1 ? job.label : subBatchLabel(job.label, first, n, variants);
       let lastPreview = -Infinity;
       let runSteps = 0;
       const onStep = ({ step, total: steps, x0 }: StepInfo) => {
@@ -120,15 +129,17 @@ export function createJobRunner(model: ModelCalls, settings: SamplingSettings, e
         const planned = done + (steps - step) + laterSubBatches * steps;
         const elapsed = performance.now() - (requestStarted ?? 0);
         const etaMs = (elapsed / Math.max(1, done)) * (planned - done);
-        events.onProgress?.({ step: done, total: planned, label: subBatchLabel(job.label, first, n, total), etaMs });
+        events.onProgress?.({ step: done, total: planned, label, etaMs });
         const now = performance.now();
         if (events.onPreview && events.previewIntervalMs > 0 && (now - lastPreview >= events.previewIntervalMs || step === steps)) {
           lastPreview = now;
           events.onPreview({
-            step: done, startsRun: step === 1, x0, firstVariant: first, variants: n, height: job.height, width: job.width, region, inJob,
+            step: done, startsRun: step === 1, x0: x0.subarray(0, previewed * perVariant), firstVariant, variants: previewed,
+            height: job.height, width: job.width, region, inJob,
           });
         }
       };
+      const project = job.project;
       const result = await sample({
         denoise: async (yT, gamma) => {
           gammaBatch.fill(gamma);
@@ -144,7 +155,7 @@ export function createJobRunner(model: ModelCalls, settings: SamplingSettings, e
         noise: noiseSourceForSeeds(seeds, { batch: n, height: job.height, width: job.width }),
         ...(known ? { known } : {}),
         ...(fromStart && job.start ? { start: job.start.subarray(first * perVariant, (first + n) * perVariant) } : {}),
-        ...(job.project ? { project: job.project } : {}),
+        ...(project ? { project: (x0: Float32Array) => project(x0, first) } : {}),
         eta: settings.eta,
         signal,
         onStep,
@@ -154,6 +165,24 @@ export function createJobRunner(model: ModelCalls, settings: SamplingSettings, e
     }
     return outputs;
   };
+  return Object.assign(run, { variantsPerCall: (height: number, width: number) => variantsPerCall(settings, height, width) });
+}
+
+/**
+ * The model calls of a job of `groups` × `variants` items, at most `perCall` items each: whole groups
+ * together when a group fits in a call, else each group's variants in sub-batches.
+ */
+export function planCalls(groups: number, variants: number, perCall: number): { first: number; n: number }[] {
+  const calls: { first: number; n: number }[] = [];
+  if (variants <= perCall) {
+    const groupsPerCall = Math.floor(perCall / variants);
+    for (let g = 0; g < groups; g += groupsPerCall) calls.push({ first: g * variants, n: Math.min(groupsPerCall, groups - g) * variants });
+  } else {
+    for (let g = 0; g < groups; g++) {
+      for (let f = 0; f < variants; f += perCall) calls.push({ first: g * variants + f, n: Math.min(perCall, variants - f) });
+    }
+  }
+  return calls;
 }
 
 function subBatchLabel(label: string, first: number, n: number, total: number): string {

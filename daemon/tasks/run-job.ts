@@ -14,22 +14,23 @@ export async function runChecked(
 ): Promise<Float32Array[]> {
   const plane = job.width * job.height;
   const m = g.sizeMultiple;
-  if (job.width % m !== 0 || job.height % m !== 0 || job.cond.length !== variants * 3 * plane) {
+  const items = (job.groups?.length ?? 1) * variants;
+  if (job.width % m !== 0 || job.height % m !== 0 || job.cond.length !== items * 3 * plane) {
     throw new DaemonError(
       'INVALID_ARGUMENT',
       `job "${job.label}" is ${job.width}×${job.height} with cond of ${job.cond.length} values; ` +
-        `needs multiples of ${m} and ${variants}×3×H×W values`,
+        `needs multiples of ${m} and ${items}×3×H×W values`,
     );
   }
   if (job.hole && job.hole.length !== plane) {
     throw new DaemonError('INVALID_ARGUMENT', `job "${job.label}" has a hole of ${job.hole.length} values, not H×W`);
   }
   const samples = await run(job);
-  if (samples.length !== variants || samples.some((s) => s.length !== 3 * plane)) {
+  if (samples.length !== items || samples.some((s) => s.length !== 3 * plane)) {
     throw new DaemonError(
       'MODEL_RUN_FAILED',
       `job "${job.label}" returned ${samples.length} samples of lengths [${samples.map((s) => s.length).join(', ')}]; ` +
-        `expected ${variants} of ${3 * plane}`,
+        `expected ${items} of ${3 * plane}`,
     );
   }
   return samples;

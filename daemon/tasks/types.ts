@@ -41,28 +41,47 @@ export interface ModelJob {
   hole?: Float32Array;
   /** A short label for progress events, e.g. "tile 3/12" or "pass 2/3". */
   label: string;
-  /** Job `index` (from 0) of the `count` jobs of this task, so progress can count over all of them. */
-  part?: { index: number; count: number };
+  /**
+   * Job `index` (from 0) of the `count` jobs of this task, so progress can count over all of them;
+   * `groupsAfter`: how many groups the later jobs hold in all, when they differ from this one's.
+   */
+  part?: { index: number; count: number; groupsAfter?: number };
   /**
    * Where the job's pixels lie on the output canvas (result.layer's coordinates): previews show this
    * region and say where it is (PROTOCOL.md §5.6), so a client can place them. `inJob` is the part of
    * the job's W×H that covers it when that is not all of it (restore pads a small tile by reflection).
    */
-  region: { canvas: Rect; inJob?: Rect };
+  region: JobRegion;
+  /**
+   * Independent inputs in one job (restore's tiles): `cond` then holds groups.length × B items, group g's
+   * variant v at g·B + v (drawing from variant v's seed), and each group has its own region.
+   * Results come back in the same order. Absent: one group (the job's region).
+   */
+  groups?: JobRegion[];
   /**
    * The current pixels, [B,3,H,W] in [-1, 1]: with a request strength below 1 sampling starts from
    * them noised to a partial level instead of from pure noise. Absent: strength does not apply.
    */
   start?: Float32Array;
   /**
-   * A consistency projection of every estimate ŷ₀ ([n,3,H,W], any n ≤ B, in place), e.g. onto the
-   * images whose JPEG coefficients quantize to the input's (restore).
+   * A consistency projection of every estimate ŷ₀ in place: `x0` holds n items of the job starting at
+   * item `first` ([n,3,H,W]), e.g. onto the images whose JPEG coefficients quantize to the input's.
    */
-  project?: (x0: Float32Array) => void;
+  project?: (x0: Float32Array, first: number) => void;
 }
 
-/** Runs a job through the sampler and model: returns ŷ₀ per variant, each [3,H,W] in [-1, 1]. */
-export type RunModelJob = (job: ModelJob) => Promise<Float32Array[]>;
+/** Where a job's pixels lie on the output canvas, and the part of the job's W×H that covers it. */
+export interface JobRegion {
+  canvas: Rect;
+  inJob?: Rect;
+}
+
+/**
+ * Runs a job through the sampler and model: returns ŷ₀ per item (groups × variants), each [3,H,W] in
+ * [-1, 1]. `variantsPerCall` (when the runner knows) says how many items one model call takes at H×W,
+ * so a task can fill its calls (restore batches tiles).
+ */
+export type RunModelJob = ((job: ModelJob) => Promise<Float32Array[]>) & { variantsPerCall?: (height: number, width: number) => number };
 
 export interface ModelGeometry {
   /** The size the model works best at (its native resolution). */

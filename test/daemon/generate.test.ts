@@ -118,40 +118,39 @@ describe('generate over a whole request', () => {
   const registry = ModelRegistry.scan({ root: join(REPO_ROOT, 'no-models-here'), extraDirs: [join(REPO_ROOT, 'test', 'fixtures', 'tiny-model')], device: 'cpu', intraOpThreads: 1 });
   afterAll(async () => registry.close());
 
-  it('counts progress over every tile (restore of a 64×48 image in 32² tiles), its calls going through the scheduler', async () => {
+  it('counts progress over every call of the request: restore of a 64×48 image in six 32² tiles, batched by the runner', async () => {
     const width = 64;
     const height = 48;
     const data = new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 13) % 256));
-    const progress: Array<{ step: number; total: number; label: string }> = [];
-    const scheduler = new ModelScheduler();
-    await generate(
-      { task: 'restore', image: { format: 'rgba8', width, height, data }, variants: 1, steps: 2, sampler: 'ddim', seeds: [3], preview: { intervalMs: 0 } },
-      registry,
-      { onProgress: (p) => progress.push(p) },
-      new AbortController().signal,
-      { maxBatch: 8, viaScheduler: scheduler.forJob({ clientId: 'c', jobId: 'j' }) },
-    );
-    const tiles = new Set(progress.map((p) => p.label)).size;
-    expect(tiles).toBeGreaterThan(1);
-    expect(progress.map((p) => p.step)).toEqual(Array.from({ length: 2 * tiles }, (_, i) => i + 1));
-    expect(progress.every((p) => p.total === 2 * tiles)).toBe(true);
-    expect(scheduler.stats.calls).toBe(2 * tiles);
+    for (const [variants, calls] of [[1, 1], [3, 3]] as const) { // 8 items a call: 6 tiles × 1, or 2 tiles × 3 variants
+      const progress: Array<{ step: number; total: number; label: string }> = [];
+      const scheduler = new ModelScheduler();
+      await generate(
+        { task: 'restore', image: { format: 'rgba8', width, height, data }, variants, steps: 2, sampler: 'ddim', preview: { intervalMs: 0 } },
+        registry,
+        { onProgress: (p) => progress.push(p) },
+        new AbortController().signal,
+        { maxBatch: 8, viaScheduler: scheduler.forJob({ clientId: 'c', jobId: 'j' }) },
+      );
+      expect(progress.map((p) => p.step)).toEqual(Array.from({ length: 2 * calls }, (_, i) => i + 1));
+      expect(progress.every((p) => p.total === 2 * calls)).toBe(true); // planned exactly from the start
+      expect(scheduler.stats.calls).toBe(2 * calls);
+      expect(progress[0]!.label).toBe(variants === 1 ? 'tiles 1–6 of 6' : 'tiles 1–2 of 6');
+    }
   });
 
-  it("runs the request's workingSize (one 64² tile instead of 32² ones) and its strength (⌈s·steps⌉ calls per tile)", async () => {
+  it("runs the request's workingSize (one 64² tile instead of six 32² ones) and its strength (⌈s·steps⌉ calls)", async () => {
     const calls = async (extra: Partial<GenerateRequest>) => {
       const scheduler = new ModelScheduler();
       const labels = new Set<string>();
       await generate({ task: 'restore', image: rgba(64, 48), variants: 1, steps: 4, sampler: 'ddim', seeds: [3], preview: { intervalMs: 0 }, ...extra },
         registry, { onProgress: (p) => labels.add(p.label) }, new AbortController().signal,
         { maxBatch: 8, viaScheduler: scheduler.forJob({ clientId: 'c', jobId: 'j' }) });
-      return { calls: scheduler.stats.calls, tiles: labels.size };
+      return { calls: scheduler.stats.calls, labels: [...labels] };
     };
-    const base = await calls({});
-    expect(base.tiles).toBeGreaterThan(1); // the tiny model's native 32 px
-    expect(base.calls).toBe(4 * base.tiles);
-    expect(await calls({ workingSize: 64 })).toEqual({ calls: 4, tiles: 1 });
-    expect(await calls({ workingSize: 64, strength: 0.5 })).toEqual({ calls: 2, tiles: 1 });
+    expect(await calls({})).toEqual({ calls: 4, labels: ['tiles 1–6 of 6'] }); // the tiny model's native 32 px
+    expect(await calls({ workingSize: 64 })).toEqual({ calls: 4, labels: ['tile 1/1'] });
+    expect(await calls({ workingSize: 64, strength: 0.5 })).toEqual({ calls: 2, labels: ['tile 1/1'] });
   });
 
   it('previews show the region being generated, placed on the canvas: restore\'s tiles, uncrop\'s windows, fill\'s crop, colorize\'s image', async () => {

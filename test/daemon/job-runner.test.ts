@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createJobRunner, variantsPerCall } from '../../daemon/job-runner.ts';
+import { createJobRunner, planCalls, variantsPerCall } from '../../daemon/job-runner.ts';
 import { REPO_ROOT } from '../../daemon/model-manifest.ts';
 import { ModelRunner } from '../../daemon/model-runner.ts';
 import type { ModelJob } from '../../daemon/tasks/types.ts';
@@ -160,6 +160,41 @@ describe('createJobRunner', () => {
     const projected = await createJobRunner(model, settings(seeds), { previewIntervalMs: 0 }, new AbortController().signal)(
       { ...fillJob(2), project: (x0) => x0.fill(0.25) });
     expect(projected.every((v) => v.every((x) => x === 0.25))).toBe(true);
+  });
+
+  it('runs a grouped job (restore tiles) in shared calls; each item has the pixels its tile gets alone', async () => {
+    const seeds = [5, 6];
+    const tileJob = (shift: number): ModelJob => {
+      const job = fillJob(2);
+      delete job.hole;
+      return { ...job, cond: job.cond.map((v) => v * 0.5 + shift) };
+    };
+    const a = tileJob(0.1);
+    const b = tileJob(-0.2);
+    const grouped: ModelJob = {
+      ...a, cond: Float32Array.from([...a.cond, ...b.cond]), label: 'tiles',
+      groups: [a.region, { canvas: { x: 32, y: 0, width: 32, height: 32 } }],
+    };
+    let calls = 0;
+    const runner = createJobRunner(model, settings(seeds), { previewIntervalMs: 0, onProgress: () => calls++ }, new AbortController().signal);
+    const together = await runner(grouped);
+    expect(calls).toBe(4); // 4 items in one call per step
+    expect(together).toHaveLength(4);
+    const alone = [...await runner(a), ...await runner(b)];
+    for (let i = 0; i < 4; i++) {
+      const diff = together[i]!.reduce((m, v, k) => Math.max(m, Math.abs(v - alone[i]![k]!)), 0);
+      expect(diff).toBeLessThan(1e-4);
+    }
+    expect(Array.from(together[0]!)).not.toEqual(Array.from(together[2]!)); // other tile, same seed
+    expect(runner.variantsPerCall(32, 32)).toBe(8);
+  });
+
+  it('planCalls keeps whole groups in a call when they fit, else splits each group', () => {
+    expect(planCalls(6, 1, 8)).toEqual([{ first: 0, n: 6 }]);
+    expect(planCalls(5, 3, 8)).toEqual([{ first: 0, n: 6 }, { first: 6, n: 6 }, { first: 12, n: 3 }]);
+    expect(planCalls(2, 5, 2)).toEqual([
+      { first: 0, n: 2 }, { first: 2, n: 2 }, { first: 4, n: 1 }, { first: 5, n: 2 }, { first: 7, n: 2 }, { first: 9, n: 1 },
+    ]);
   });
 
   it('bounds the batch by pixels as well as by count', () => {

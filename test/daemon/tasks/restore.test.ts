@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planRestoreTiles, runRestore } from '../../../daemon/tasks/restore.ts';
 import { tileStarts, tileWeights } from '../../../daemon/tasks/tiling.ts';
-import type { ModelGeometry, RunModelJob } from '../../../daemon/tasks/types.ts';
+import type { ModelGeometry, ModelJob, RunModelJob } from '../../../daemon/tasks/types.ts';
 import { fakeRun, identityModel, type FakeModel } from './fake-run.ts';
 import { jpeg, scene } from './jpeg-images.ts';
 import { greyImage, patternImage } from './test-images.ts';
@@ -111,6 +111,42 @@ describe('runRestore', () => {
   });
 });
 
+describe('runRestore batches tiles into the calls of the runner', () => {
+  it('puts as many tiles in a job as fill a call, blends them as before, and projects each with its own tile', async () => {
+    const image = patternImage(300, 200);
+    const { run: fake, jobs } = fakeRun(identityModel);
+    const batched: RunModelJob = Object.assign((job: ModelJob) => fake(job), { variantsPerCall: () => 8 });
+    const out = await runRestore({ image, options: { consistency: false } }, G, batched, 2);
+    const plan = planRestoreTiles(300, 200, G);
+    const tiles = plan.xs.length * plan.ys.length;
+    expect(jobs.map((j) => j.batch)).toEqual([...Array(Math.floor(tiles / 4)).fill(8), ...(tiles % 4 ? [2 * (tiles % 4)] : [])]);
+    expect(jobs[0]!.label).toBe(`tiles 1–4 of ${tiles}`);
+    for (const layer of out.layers) expect(maxDiff(layer.data, image.data)).toBeLessThanOrEqual(1);
+  });
+
+  it('projects each item of a batched job with its own tile (tightness 0: back to the input in whole blocks)', async () => {
+    const image = await jpeg(scene(100, 70), 20);
+    let checked = 0;
+    const run: RunModelJob = Object.assign(async (job: ModelJob) => {
+      const plane = job.width * job.height;
+      const items = job.cond.length / (3 * plane);
+      const x0 = new Float32Array(job.cond.length).fill(0.7);
+      job.project?.(x0, 0);
+      job.groups?.forEach((g, t) => {
+        const bx = Math.ceil(g.canvas.x / 8) * 8;
+        const by = Math.ceil(g.canvas.y / 8) * 8;
+        if (bx + 8 > g.canvas.x + g.canvas.width || by + 8 > g.canvas.y + g.canvas.height) return;
+        const local = (by - g.canvas.y) * job.width + (bx - g.canvas.x);
+        expect(Math.abs((x0[t * 3 * plane + local]! + 1) * 127.5 - image.data[(by * 100 + bx) * 4]!)).toBeLessThan(3);
+        checked++;
+      });
+      return Array.from({ length: items }, (_, i) => x0.slice(i * 3 * plane, (i + 1) * 3 * plane));
+    }, { variantsPerCall: () => 8 });
+    await runRestore({ image, options: { tightness: 0 } }, G, run, 1);
+    expect(checked).toBeGreaterThanOrEqual(4); // the four 64² tiles of 100×70 each hold whole blocks
+  });
+});
+
 describe('runRestore keeps the JPEG', () => {
   /** Mean luma of every whole 8×8 block of an RGBA image. */
   const blockMeans = (img: { width: number; height: number; data: Uint8Array }): number[] => {
@@ -150,7 +186,7 @@ describe('runRestore keeps the JPEG', () => {
       starts.push(job.start !== undefined && job.start === job.cond && typeof job.project === 'function');
       const plane = job.width * job.height;
       const x0 = new Float32Array(job.cond.length).fill(0.7);
-      job.project?.(x0); // the blocks the tile holds whole move back towards the input
+      job.project?.(x0, 0); // the blocks the tile holds whole move back towards the input
       expect(x0.some((v) => Math.abs(v - 0.7) > 0.1)).toBe(true);
       return [x0.subarray(0, 3 * plane)];
     };
