@@ -69,6 +69,18 @@ export function workingSizeFor(request: GenerateRequest, manifest: ModelManifest
   return request.workingSize ?? manifest.working_sizes?.[MODEL_TASK[request.task]] ?? manifest.native_resolution;
 }
 
+/**
+ * Restore's default strength: starting from the JPEG noised to the last 30 % of the schedule. On the
+ * validation photos (JPEG q10 at 256², palette-small-v3, models/palette-small-v3/README.md) strength 1
+ * made restorations worse than the JPEG (SWD 35.0 vs 30.4), 0.5 and below kept PSNR at or above it.
+ */
+export const DEFAULT_RESTORE_STRENGTH = 0.3;
+
+/** The request's strength, else restore's default; 1 (pure noise) for the other tasks. */
+export function strengthFor(request: GenerateRequest): number {
+  return request.strength ?? (request.task === 'restore' ? DEFAULT_RESTORE_STRENGTH : 1);
+}
+
 /** The model for a request, or a coded error when it is missing or was not trained on the task. */
 export function resolveModel(registry: ModelRegistry, request: GenerateRequest): InstalledModel {
   const model = registry.find(request.model);
@@ -102,7 +114,7 @@ export async function generate(request: GenerateRequest, registry: ModelRegistry
   const previews = new PreviewEncoder(previewOptions.maxSize, previewOptions.format, seeds.length, hooks.onPreview);
   const run: RunModelJob = createJobRunner(
     options.viaScheduler ? options.viaScheduler(runner) : runner,
-    { sampler, steps, eta: request.eta ?? defaults.eta, seeds, maxBatch: options.maxBatch, ...(request.strength !== undefined ? { strength: request.strength } : {}) },
+    { sampler, steps, eta: request.eta ?? defaults.eta, seeds, maxBatch: options.maxBatch, strength: strengthFor(request) },
     {
       previewIntervalMs: hooks.onPreview ? previewOptions.intervalMs : 0,
       ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),

@@ -211,7 +211,7 @@ export interface GenerateRequest {
   eta?: number;
   /**
    * (0, 1], `restore` only: start from the input noised to this level of the schedule instead of pure
-   * noise (⌈strength·steps⌉ model calls). Default 1.
+   * noise (⌈strength·steps⌉ model calls). Default 0.3 (DEFAULT_RESTORE_STRENGTH in daemon/generate.ts).
    */
   strength?: number;
   /**

@@ -90,7 +90,7 @@ export function buildGenerateRequest(
     if (share > COLOURED_SHARE) {
       throw new PanelError('LAYER_HAS_COLOUR', `${Math.round(100 * share)} % of the visible pixels have colour.`);
     }
-  } else if (task === 'restore' && settings.restore.strength < 100) {
+  } else if (task === 'restore') {
     request.strength = settings.restore.strength / 100;
   }
   return { request, task, variants, canvasOffset };

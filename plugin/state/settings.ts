@@ -58,8 +58,8 @@ export function maxExtendAmount(unit: ExtendUnit): number {
   return unit === 'percent' ? MAX_EXTEND_PERCENT : MAX_EXTEND_PX;
 }
 
-/** Restore's default strength, percent (models/README.md: chosen by the JPEG cases' evaluation). */
-export const DEFAULT_RESTORE_STRENGTH_PERCENT = 100;
+/** Restore's default strength, percent: the daemon's DEFAULT_RESTORE_STRENGTH (chosen by evaluation). */
+export const DEFAULT_RESTORE_STRENGTH_PERCENT = 30;
 
 const common = (variants: number, quality: QualityPreset = 'balanced'): CommonSettings => ({
   variants,

@@ -126,7 +126,7 @@ describe('generate over a whole request', () => {
       const progress: Array<{ step: number; total: number; label: string }> = [];
       const scheduler = new ModelScheduler();
       await generate(
-        { task: 'restore', image: { format: 'rgba8', width, height, data }, variants, steps: 2, sampler: 'ddim', preview: { intervalMs: 0 } },
+        { task: 'restore', image: { format: 'rgba8', width, height, data }, variants, steps: 2, strength: 1, sampler: 'ddim', preview: { intervalMs: 0 } },
         registry,
         { onProgress: (p) => progress.push(p) },
         new AbortController().signal,
@@ -148,9 +148,10 @@ describe('generate over a whole request', () => {
         { maxBatch: 8, viaScheduler: scheduler.forJob({ clientId: 'c', jobId: 'j' }) });
       return { calls: scheduler.stats.calls, labels: [...labels] };
     };
-    expect(await calls({})).toEqual({ calls: 4, labels: ['tiles 1–6 of 6'] }); // the tiny model's native 32 px
-    expect(await calls({ workingSize: 64 })).toEqual({ calls: 4, labels: ['tile 1/1'] });
+    expect(await calls({ strength: 1 })).toEqual({ calls: 4, labels: ['tiles 1–6 of 6'] }); // the tiny model's native 32 px
+    expect(await calls({ strength: 1, workingSize: 64 })).toEqual({ calls: 4, labels: ['tile 1/1'] });
     expect(await calls({ workingSize: 64, strength: 0.5 })).toEqual({ calls: 2, labels: ['tile 1/1'] });
+    expect(await calls({ workingSize: 64 })).toEqual({ calls: 2, labels: ['tile 1/1'] }); // restore's default 0.3: ⌈1.2⌉
   });
 
   it('previews show the region being generated, placed on the canvas: restore\'s tiles, uncrop\'s windows, fill\'s crop, colorize\'s image', async () => {

@@ -67,7 +67,7 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patches-per-image", type=int, default=128, help="SWD patches per image and pyramid level")
     p.add_argument("--grid-photos", type=int, default=8, help="rows in each sample grid")
     p.add_argument("--restore-strength", type=float, default=None,
-                   help="palette run --strength for the JPEG cases (default: the daemon's, 1)")
+                   help="palette run --strength for the JPEG cases (default: the daemon's for restore)")
     p.add_argument("--crop", choices=("resize", "native"), default="resize",
                    help="resize: centre squares resized to --size (the paper's protocol); native: --size crops "
                         "at the photo's own scale (a selection at 100 %%, e.g. --size 512)")

@@ -292,18 +292,24 @@ describe.each(SAMPLER_NAMES)('%s', (name) => {
   });
 });
 
-describe('sampling a known distribution with its exact denoiser', () => {
-  // Data y₀ ~ N(μ, s²) per pixel: then E[ε | y_t] = √(1−γ)·(y_t − √γ·μ)/(γ·s² + 1 − γ) exactly, and a
-  // correct sampler with enough steps returns samples with mean μ and standard deviation s.
-  const mu = 0.2;
-  const s = 0.3;
-  const batch = 2000;
-  const shape: BatchShape = { batch, height: 1, width: 1 };
-  const exact: Denoise = async (y, g) => {
+/**
+ * Data y₀ ~ N(μ, s²) per pixel: then E[ε | y_t] = √(1−γ)·(y_t − √γ·μ)/(γ·s² + 1 − γ) exactly, and a
+ * correct sampler with enough steps returns samples with mean μ and standard deviation s.
+ */
+function exactGaussianDenoiser(mu: number, s: number): Denoise {
+  return async (y, g) => {
     const eps = new Float32Array(y.length);
     for (let i = 0; i < y.length; i++) eps[i] = (Math.sqrt(1 - g) * (y[i]! - Math.sqrt(g) * mu)) / (g * s * s + 1 - g);
     return eps;
   };
+}
+
+describe('sampling a known distribution with its exact denoiser', () => {
+  const mu = 0.2;
+  const s = 0.3;
+  const batch = 2000;
+  const shape: BatchShape = { batch, height: 1, width: 1 };
+  const exact = exactGaussianDenoiser(mu, s);
   const cases: [SamplerName, number, number | undefined][] = [
     ['ancestral', 1000, undefined], // the paper's schedule, clipped: 468 levels
     ['ddim', 200, 0],
@@ -335,14 +341,9 @@ describe('sampling a known distribution with its exact denoiser', () => {
 
 describe('consistency projection and strength (a start), with the exact denoiser of N(μ, s²)', () => {
   const mu = 0.2;
-  const s = 0.3;
   const batch = 500;
   const shape: BatchShape = { batch, height: 1, width: 1 };
-  const exact: Denoise = async (y, g) => {
-    const eps = new Float32Array(y.length);
-    for (let i = 0; i < y.length; i++) eps[i] = (Math.sqrt(1 - g) * (y[i]! - Math.sqrt(g) * mu)) / (g * s * s + 1 - g);
-    return eps;
-  };
+  const exact = exactGaussianDenoiser(mu, 0.3);
   const seeds = Array.from({ length: batch }, (_, i) => 7000 + i);
   const mean = (v: Float32Array): number => v.reduce((a, b) => a + b, 0) / v.length;
 

@@ -105,13 +105,14 @@ describe('buildGenerateRequest', () => {
     expect(colouredShare(cut)).toBe(0);
   });
 
-  it("restore sends its strength (as a fraction) below 100 %, none at 100 % (the daemon's default)", () => {
+  it('restore sends its strength as a fraction, 30 % unless changed', () => {
     const at = (strength: number) =>
       buildGenerateRequest('restore', applySettingsPatch(defaultSettings(), 'restore', { strength }), { layer, selection: null }, WELCOME).request;
-    expect(at(100).strength).toBeUndefined();
+    expect(buildGenerateRequest('restore', defaultSettings(), { layer, selection: null }, WELCOME).request.strength).toBe(0.3);
+    expect(at(100).strength).toBe(1);
     expect(at(35).strength).toBe(0.35);
     expect(at(0).strength).toBe(0.01); // clamped to 1 %: 0 would generate nothing
-    expect(at(250).strength).toBeUndefined(); // clamped to 100 %
+    expect(at(250).strength).toBe(1); // clamped to 100 %
     expect(() => validateClientMessage({ type: 'generate', id: 'r1', request: at(35) }, WELCOME.limits)).not.toThrow();
     // Other tasks never send it (the protocol refuses strength outside restore).
     const fill = applySettingsPatch(applySettingsPatch(defaultSettings(), 'restore', { strength: 20 }), 'fill', {});
