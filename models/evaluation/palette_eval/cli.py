@@ -17,7 +17,7 @@ from pathlib import Path
 from .cases import CASE_NAMES, case_by_name
 from .product import REPO_ROOT, ProductError
 
-DEFAULT_MODEL = "palette-small-v2"  # daemon/model-manifest.ts DEFAULT_MODEL (a test keeps them equal)
+DEFAULT_MODEL = "palette-small-v3"  # daemon/model-manifest.ts DEFAULT_MODEL (a test keeps them equal)
 
 
 def _ints(text: str) -> list[int]:
@@ -47,7 +47,8 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
                    f"(default {DEFAULT_MODEL}; for a smoke run: test/fixtures/tiny-model)")
     p.add_argument("--photos", type=Path, default=REPO_ROOT / "data" / "photos" / "val",
                    help="folder of photos, searched recursively (default data/photos/val)")
-    p.add_argument("--size", type=int, default=None, help="evaluation size (default: the model's native_resolution)")
+    p.add_argument("--size", type=int, default=None,
+                   help="evaluation size (default 256, the paper's; 512 with --crop native is a selection at 100 %%)")
     p.add_argument("--limit", type=int, default=None, help="use the first N photos")
     p.add_argument("--variants", type=int, default=4, help="samples per input (palette run --variants)")
     p.add_argument("--seed", type=int, default=0, help="masks and sampler seeds derive from it and the photo index")

@@ -75,6 +75,9 @@ class EvalOptions:
     log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
 
 
+DEFAULT_SIZE = 256  # the paper's evaluation size, and what a user judges; --size 64 is the model's own
+
+
 def default_config(manifest: dict) -> SamplerConfig:
     s = manifest.get("sampler")
     return SamplerConfig(s["name"], int(s["steps"])) if s else SamplerConfig(*FALLBACK_SAMPLER)
@@ -258,7 +261,7 @@ def run_case(case: Case, photos: list[Photo], opts: EvalOptions, run_dir: Path, 
 def run_eval(opts: EvalOptions) -> Path:
     mdir = model_dir(opts.model)
     manifest = read_manifest(opts.model)
-    size = opts.size or int(manifest["native_resolution"])
+    size = opts.size or DEFAULT_SIZE
     photos = load_photos(opts.photos, size, opts.limit, opts.crop)
     configs = opts.configs or [default_config(manifest)]
     opts.configs = configs

@@ -48,7 +48,8 @@ def test_a_run_folder_is_never_reused(tmp_path: Path) -> None:
 
 def test_eval_end_to_end_with_the_tiny_fixture(tmp_path: Path) -> None:
     photos = synthetic_photos(tmp_path / "photos", 2)
-    assert main(["run", "--model", str(FIXTURE), "--photos", str(photos), "--variants", "2", "--steps", "2",
+    assert main(["run", "--model", str(FIXTURE), "--photos", str(photos), "--size", "32", "--variants", "2",
+                 "--steps", "2",
                  "--sampler", "ddim", "--device", "cpu", "--threads", "1", "--jobs", "2",
                  "--out-root", str(tmp_path / "runs")]) == 0
     run = only_run(tmp_path / "runs")
@@ -75,7 +76,8 @@ def test_steps_sweep_plots_and_the_regression_slot(tmp_path: Path) -> None:
     net = PaletteUNet(PRESETS["tiny"])
     checkpoint = tmp_path / "regression.pt"
     torch.save({"unet": to_dict(net.cfg), "ema": net.state_dict(), "objective": "regression"}, checkpoint)
-    assert main(["run", "--model", str(FIXTURE), "--photos", str(photos), "--variants", "2", "--tasks", "uncrop-right",
+    assert main(["run", "--model", str(FIXTURE), "--photos", str(photos), "--size", "32", "--variants", "2",
+                 "--tasks", "uncrop-right",
                  "--samplers", "ddim,dpmpp-2m:2", "--steps-sweep", "2,3", "--regression-checkpoint", str(checkpoint),
                  "--device", "cpu", "--threads", "1", "--out-root", str(tmp_path / "runs")]) == 0
     run = only_run(tmp_path / "runs")
@@ -94,7 +96,7 @@ def test_resume_reuses_the_finished_samples_of_an_interrupted_run(tmp_path: Path
     from palette_eval import evaluate
 
     photos = synthetic_photos(tmp_path / "photos", 1)
-    args = ["run", "--model", str(FIXTURE), "--photos", str(photos), "--variants", "1", "--steps", "2",
+    args = ["run", "--model", str(FIXTURE), "--photos", str(photos), "--size", "32", "--variants", "1", "--steps", "2",
             "--sampler", "ddim", "--device", "cpu", "--threads", "1", "--tasks", "colorize,inpaint-free-form",
             "--out-root", str(tmp_path / "runs")]
     assert main(args) == 0
