@@ -44,7 +44,7 @@ export const USAGE = `usage:
   palette serve [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--device auto|cpu|cuda|webgpu] [--model NAME|DIR] [--token T] [--threads N]
                 [--allow-origin URL]... [--allow-host NAME]...
   palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png] [--extend left=0.5,top=128]
-              [--variants 4] [--steps S] [--seed K] [--sampler ancestral|ddim|dpmpp-2m] [--strength 0.5] [--working-size PX] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
+              [--variants 4 (restore: 1)] [--steps S] [--seed K] [--sampler ancestral|ddim|dpmpp-2m] [--strength 0.5] [--working-size PX] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
   palette models [--check]
   palette check-model DIR [--size N] [--batch B]
   palette --help`;
