@@ -61,6 +61,7 @@ export function buildGenerateRequest(
     steps: stepsFor(common.quality, limits),
     preview: { ...PREVIEW_OPTIONS },
   };
+  if (common.workingSize !== 'auto') request.workingSize = common.workingSize;
   const seeds = seedsFor(common.seed, variants);
   if (seeds) request.seeds = seeds;
   const model = modelFor(task, welcome);

@@ -26,6 +26,7 @@ import type {
   SeedSetting,
   TaskSettings,
 } from './types.ts';
+import { WORKING_SIZE_CHOICES } from './types.ts';
 
 export interface QualityInfo {
   label: string;
@@ -65,6 +66,7 @@ const common = (variants: number, quality: QualityPreset = 'balanced'): CommonSe
   variants,
   quality,
   seed: { locked: false, seed: 1234 },
+  workingSize: 'auto',
 });
 
 export function defaultSettings(): TaskSettings {
@@ -118,6 +120,7 @@ function patchCommon<T extends CommonSettings>(current: T, patch: CommonPatch, l
     ...current,
     variants: patch.variants === undefined ? current.variants : clampVariants(patch.variants, limits),
     quality: patch.quality ?? current.quality,
+    workingSize: patch.workingSize !== undefined && WORKING_SIZE_CHOICES.includes(patch.workingSize) ? patch.workingSize : current.workingSize,
     seed: {
       locked: patch.seed?.locked ?? current.seed.locked,
       seed: patch.seed?.seed === undefined ? current.seed.seed : clampSeed(patch.seed.seed),

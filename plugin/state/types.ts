@@ -49,11 +49,16 @@ export interface SeedSetting {
   seed: number;
 }
 
+/** The side of the model jobs (GenerateRequest.workingSize); 'auto' = the model's for the task. */
+export type WorkingSizeChoice = 'auto' | 64 | 96 | 128 | 192 | 256;
+export const WORKING_SIZE_CHOICES: readonly WorkingSizeChoice[] = ['auto', 64, 96, 128, 192, 256];
+
 export interface CommonSettings {
   /** 1 … limits.maxVariants (≤ 8). */
   variants: number;
   quality: QualityPreset;
   seed: SeedSetting;
+  workingSize: WorkingSizeChoice;
 }
 
 export interface FillSettings extends CommonSettings {

@@ -3,11 +3,11 @@
  * Fill; sides and amount for Extend. Typed numbers commit on every valid keystroke (a TextField,
  * not a NumberField that commits on blur), so Generate always sees what the field shows.
  */
-import { Flex, NumberField, Radio, RadioGroup, Slider, Switch, TextField, ToggleButton, ActionButton } from '@adobe/react-spectrum';
+import { Flex, Item, NumberField, Picker, Radio, RadioGroup, Slider, Switch, TextField, ToggleButton, ActionButton } from '@adobe/react-spectrum';
 import { useEffect, useState } from 'react';
 import { MAX_FEATHER_PX, MAX_GROW_PX, MAX_SEED, MAX_VARIANTS } from '../../shared/protocol.ts';
 import { QUALITY_ORDER, QUALITY_PRESETS, maxExtendAmount, randomSeed, type SettingsPatch } from '../state/settings.ts';
-import { EXTEND_SIDES, type ExtendUnit, type PanelTask, type QualityPreset } from '../state/types.ts';
+import { EXTEND_SIDES, WORKING_SIZE_CHOICES, type ExtendUnit, type PanelTask, type QualityPreset, type WorkingSizeChoice } from '../state/types.ts';
 import { usePanel, usePanelState } from './panel-context.ts';
 
 function useUpdate(task: PanelTask): (patch: SettingsPatch) => void {
@@ -83,6 +83,17 @@ export function TaskSettingsView() {
         </RadioGroup>
       </Flex>
       <Flex gap="size-150" alignItems="end" wrap>
+        <Picker
+          label="Working size"
+          selectedKey={String(common.workingSize)}
+          onSelectionChange={(key) => update({ workingSize: (key === 'auto' ? 'auto' : Number(key)) as WorkingSizeChoice })}
+          width="size-1600"
+          data-testid="working-size"
+        >
+          {WORKING_SIZE_CHOICES.map((size) => (
+            <Item key={String(size)}>{size === 'auto' ? 'Auto' : `${size} px`}</Item>
+          ))}
+        </Picker>
         <Switch isSelected={common.seed.locked} onChange={(locked) => update({ seed: { locked } })} data-testid="seed-lock">
           Lock seed
         </Switch>

@@ -105,6 +105,15 @@ describe('buildGenerateRequest', () => {
     expect(colouredShare(cut)).toBe(0);
   });
 
+  it("sends the chosen working size, none on Auto (the model's for the task)", () => {
+    const fill = (workingSize: unknown) => buildGenerateRequest('fill',
+      applySettingsPatch(defaultSettings(), 'fill', { workingSize: workingSize as 128 }), { layer, selection: selection() }, WELCOME).request;
+    expect(fill('auto').workingSize).toBeUndefined();
+    expect(fill(128).workingSize).toBe(128);
+    expect(fill(100).workingSize).toBeUndefined(); // not a choice: the setting is kept as it was (Auto)
+    expect(() => validateClientMessage({ type: 'generate', id: 'r1', request: fill(256) }, WELCOME.limits)).not.toThrow();
+  });
+
   it('restore sends its strength as a fraction, 30 % unless changed', () => {
     const at = (strength: number) =>
       buildGenerateRequest('restore', applySettingsPatch(defaultSettings(), 'restore', { strength }), { layer, selection: null }, WELCOME).request;
