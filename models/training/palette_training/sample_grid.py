@@ -39,6 +39,9 @@ def write_sample_grid(model: torch.nn.Module, examples: list[dict[str, np.ndarra
     samples = sample_examples(model, examples, schedule, steps, device).numpy()
     triplets = [np.concatenate([from_model_range(t) for t in (e["cond"].clip(-1, 1), s, e["y"])], axis=1)
                 for e, s in zip(examples, samples, strict=True)]
-    rows = [np.concatenate(triplets[i : i + per_row], axis=1) for i in range(0, len(triplets), per_row)]
+    # A short last row is padded with black triplets, so any number of examples makes a rectangle.
+    blank = np.zeros_like(triplets[0])
+    rows = [np.concatenate(triplets[i : i + per_row] + [blank] * (per_row - len(triplets[i : i + per_row])), axis=1)
+            for i in range(0, len(triplets), per_row)]
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.concatenate(rows, axis=0)).save(path)

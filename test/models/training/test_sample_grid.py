@@ -104,3 +104,14 @@ def test_grid_lays_out_source_sample_original_triplets_per_row(tmp_path: Path) -
             expected[:, 2:] = 100  # the known right half is the original y
         assert np.array_equal(sample, expected), i
     assert np.array_equal(tile(0, 3)[..., 0], np.full((4, 4), 255, np.uint8))  # the clipped red channel
+
+
+def test_a_short_last_row_is_padded_with_black(tmp_path: Path) -> None:
+    full = np.ones((4, 4), bool)
+    examples = [example(10 + 20 * i, 100 + 20 * i, full) for i in range(3)]
+    path = tmp_path / "grid.png"
+    write_sample_grid(Oracle(), examples, SCHEDULE, steps=2, path=path, device=CPU, per_row=2)
+    grid = np.asarray(Image.open(path))
+    assert grid.shape == (2 * 4, 2 * 3 * 4, 3)
+    assert np.array_equal(grid[4:8, 12:24], np.zeros((4, 12, 3), np.uint8))  # the missing fourth triplet
+    assert np.array_equal(grid[4:8, 8:12], np.full((4, 4, 3), 140, np.uint8))  # the third example's original
