@@ -17,6 +17,7 @@
  * Colour: JFIF's full-range BT.601 Y'CbCr, samples level-shifted by 128, the orthonormal 8×8 DCT-II
  * (equal to JPEG's FDCT). The block grid starts at the image's top-left pixel, as the encoder's did.
  */
+import { chroma601, lumaExact } from '../pixels.ts';
 import type { Rect } from '../rect.ts';
 import type { RgbaImage } from './types.ts';
 
@@ -85,11 +86,12 @@ function transform(block: Float64Array, tmp: Float64Array, inverse: boolean): vo
   }
 }
 
-/** RGB in 0…255 → level-shifted Y'CbCr (JFIF). */
+/** RGB in 0…255 → level-shifted Y'CbCr (JFIF: pixels.ts's full-range BT.601 luma and chroma). */
 function toYcc(r: number, g: number, b: number, out: Float64Array, i: number): void {
-  out[i] = 0.299 * r + 0.587 * g + 0.114 * b - 128;
-  out[COEFFICIENTS + i] = -0.168736 * r - 0.331264 * g + 0.5 * b;
-  out[2 * COEFFICIENTS + i] = 0.5 * r - 0.418688 * g - 0.081312 * b;
+  const [cb, cr] = chroma601(r, g, b);
+  out[i] = lumaExact(r, g, b) - 128;
+  out[COEFFICIENTS + i] = cb;
+  out[2 * COEFFICIENTS + i] = cr;
 }
 
 /**
@@ -327,11 +329,13 @@ function writeBlock(x0: Float32Array, base: number, plane: number, ew: number, p
       const yy = planes[i]! + 128;
       const cb = planes[COEFFICIENTS + i]!;
       const cr = planes[2 * COEFFICIENTS + i]!;
-      const rgb = [yy + 1.402 * cr, yy - 0.344136 * cb - 0.714136 * cr, yy + 1.772 * cb];
-      const p = (oy + y) * ew + ox + x;
-      // Not clipped to [-1, 1]: clipping would move the block off the set again; the 8-bit result
-      // is clamped once at the end, and the samplers' next estimate is clipped as usual.
-      for (let c = 0; c < 3; c++) x0[base + c * plane + p] = rgb[c]! / 127.5 - 1;
+      const p = base + (oy + y) * ew + ox + x;
+      // pixels.ts's ycbcrToRgb is not used: it writes clamped bytes and pulls chroma toward grey.
+      // Not clipped to [-1, 1] either: clipping would move the block off the set again; the 8-bit
+      // result is clamped once at the end, and the samplers' next estimate is clipped as usual.
+      x0[p] = (yy + 1.402 * cr) / 127.5 - 1;
+      x0[plane + p] = (yy - 0.344136 * cb - 0.714136 * cr) / 127.5 - 1;
+      x0[2 * plane + p] = (yy + 1.772 * cb) / 127.5 - 1;
     }
   }
 }
