@@ -369,6 +369,7 @@ export class EditorModel {
     if (!step) return false;
     this.joinNextChange = null;
     const s = step.state;
+    this.preview = this.previewFollowing(s.layers);
     this.width = s.width;
     this.height = s.height;
     this.layers = s.layers.map((layer) => ({ ...layer }));
@@ -379,6 +380,24 @@ export class EditorModel {
     this.selection = s.selection;
     this.changed();
     return true;
+  }
+
+  /**
+   * The preview is not in the history, but it must stay lined up with the layers when an undo or
+   * redo moves them (an extend's canvas resize undone while a variant is previewed): it moves as a
+   * layer present on both sides of the step (the same pixels) moved.
+   */
+  private previewFollowing(target: EditorLayer[]): EditorLayer | null {
+    const preview = this.preview;
+    if (!preview) return null;
+    for (const layer of this.layers) {
+      const same = target.find((t) => t.pixels === layer.pixels);
+      if (!same) continue;
+      const dx = same.x - layer.x;
+      const dy = same.y - layer.y;
+      return dx === 0 && dy === 0 ? preview : { ...preview, x: preview.x + dx, y: preview.y + dy };
+    }
+    return preview;
   }
 
   private snapshot(): DocumentSnapshot {

@@ -42,8 +42,8 @@ export type PanelAction =
   | { type: 'variant/previewed'; variant: number | null }
   /** Variants added to the document as layers (the preview layer is gone). */
   | { type: 'variant/kept'; generation: number; variants: number[] }
-  /** Extend: the document's canvas was resized for this strip's results. */
-  | { type: 'strip/canvas-resized'; generation: number }
+  /** Extend: the document's canvas has (or, after an undo, no longer has) this strip's result size. */
+  | { type: 'strip/canvas-resized'; generation: number; resized: boolean }
   /** Another document took the place of the one the strip (and a job in flight) were made from. */
   | { type: 'document/changed'; documentId: string | null }
   // --- banner

@@ -140,8 +140,8 @@ export function reduce(state: PanelState, action: PanelAction): PanelState {
     }
 
     case 'strip/canvas-resized':
-      return state.strip && state.strip.generation === action.generation
-        ? { ...state, strip: { ...state.strip, canvasResized: true } }
+      return state.strip && state.strip.generation === action.generation && state.strip.canvasResized !== action.resized
+        ? { ...state, strip: { ...state.strip, canvasResized: action.resized } }
         : state;
 
     case 'document/changed': {

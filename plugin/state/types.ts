@@ -176,7 +176,10 @@ export interface VariantStrip {
    * extensions in px), used to resize the canvas on Keep and to place previews before that.
    */
   canvasOffset: { x: number; y: number };
-  /** Extend only: the document's canvas has already been resized for this strip (first Keep). */
+  /**
+   * Extend only: the document's canvas has the result's size (after the first Keep). Read again from
+   * the document before each preview and Keep, since an undo can shrink it back.
+   */
   canvasResized: boolean;
   /** Variants (numbers) already added to the document as layers. */
   kept: number[];

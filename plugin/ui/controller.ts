@@ -95,7 +95,7 @@ export class PanelController {
         this.store.dispatch({ type: 'variant/previewed', variant: null });
         return;
       }
-      await this.editor.showPreview(previewPlacement(strip, result));
+      await this.editor.showPreview(previewPlacement(await this.withCanvasState(strip, result), result));
       this.store.dispatch({ type: 'variant/previewed', variant });
     });
   }
@@ -109,7 +109,7 @@ export class PanelController {
       if (!strip || !result) throw new PanelError('NOTHING_TO_KEEP', 'No finished variant.');
       await this.requireStripDocument(strip);
       await this.editor.clearPreview();
-      await this.resizeForExtend(strip, result);
+      await this.resizeForExtend(await this.withCanvasState(strip, result), result);
       await this.editor.addLayer(keptLayer(this.currentStrip(strip), result));
       this.store.dispatch({ type: 'variant/kept', generation: strip.generation, variants: [result.variant] });
     });
@@ -123,7 +123,7 @@ export class PanelController {
       if (!strip || !first) throw new PanelError('NOTHING_TO_KEEP', 'No finished variant.');
       await this.requireStripDocument(strip);
       await this.editor.clearPreview();
-      await this.resizeForExtend(strip, first);
+      await this.resizeForExtend(await this.withCanvasState(strip, first), first);
       const current = this.currentStrip(strip);
       await this.editor.addLayerGroup(groupName(strip.task, strip.results.length), strip.results.map((r) => keptLayer(current, r)));
       this.store.dispatch({ type: 'variant/kept', generation: strip.generation, variants: strip.results.map((r) => r.variant) });
@@ -162,11 +162,24 @@ export class PanelController {
     throw new PanelError('OTHER_DOCUMENT', 'The variants were made from another document.');
   }
 
+  /**
+   * Extend: whether the canvas is already extended is read from the document each time, not
+   * remembered: the user may have undone the Keep that resized it (or redone it), and a stale
+   * answer would place the result off by the extension.
+   */
+  private async withCanvasState(strip: VariantStrip, result: VariantStrip['results'][number]): Promise<VariantStrip> {
+    if (strip.task !== 'extend') return strip;
+    const size = await this.editor.documentSize();
+    const resized = size.width === result.canvas.width && size.height === result.canvas.height;
+    this.store.dispatch({ type: 'strip/canvas-resized', generation: strip.generation, resized });
+    return this.currentStrip(strip);
+  }
+
   private async resizeForExtend(strip: VariantStrip, result: VariantStrip['results'][number]): Promise<void> {
     const resize = canvasResizeFor(strip, result);
     if (!resize) return;
     await this.editor.resizeCanvas(resize);
-    this.store.dispatch({ type: 'strip/canvas-resized', generation: strip.generation });
+    this.store.dispatch({ type: 'strip/canvas-resized', generation: strip.generation, resized: true });
   }
 
   /** The strip as the store has it now (canvasResized may have changed), if it is still the same one. */

@@ -96,6 +96,24 @@ describe('EditorModel history', () => {
     expect(model.size).toEqual({ width: W, height: H });
     expect(names(model)).toEqual(['photo']);
   });
+
+  it('undoing an extend restores the canvas and the layers, and moves a shown preview with them', () => {
+    const model = opened();
+    model.addLayer(layer('earlier'));
+    model.resizeCanvas(W + 3, H + 2, 3, 2, { joinNext: 'Keep extended canvas' });
+    model.addLayer({ ...layer('extension'), width: W + 3, height: H + 2, pixels: solid(W + 3, H + 2, 1) });
+    expect(model.layers.map((l) => [l.x, l.y])).toEqual([[3, 2], [3, 2], [0, 0]]);
+    model.setPreview({ ...layer('Palette preview'), width: W + 3, height: H + 2, pixels: solid(W + 3, H + 2, 7) });
+    model.undo();
+    expect(model.size).toEqual({ width: W, height: H });
+    expect(model.layers.map((l) => [l.name, l.x, l.y])).toEqual([['photo', 0, 0], ['earlier', 0, 0]]);
+    expect([model.preview?.x, model.preview?.y]).toEqual([-3, -2]); // still lined up with the photo
+    expect(model.composite(true).data[0]).toBe(7);
+    model.redo();
+    expect(model.size).toEqual({ width: W + 3, height: H + 2 });
+    expect(model.layers.map((l) => [l.x, l.y])).toEqual([[3, 2], [3, 2], [0, 0]]);
+    expect([model.preview?.x, model.preview?.y]).toEqual([0, 0]);
+  });
 });
 
 describe('EditorModel groups and unsaved work', () => {

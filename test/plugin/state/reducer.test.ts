@@ -226,10 +226,12 @@ describe('variants and history', () => {
     expect(state.history[0]?.kept).toEqual([0, 1]);
   });
 
-  it('marks the strip resized once (extend)', () => {
-    const state = reduce(finished, { type: 'strip/canvas-resized', generation: 1 });
+  it('marks the strip resized, and back when an undo shrank the canvas (extend)', () => {
+    const state = reduce(finished, { type: 'strip/canvas-resized', generation: 1, resized: true });
     expect(state.strip?.canvasResized).toBe(true);
-    expect(reduce(finished, { type: 'strip/canvas-resized', generation: 7 })).toBe(finished);
+    expect(reduce(state, { type: 'strip/canvas-resized', generation: 1, resized: true })).toBe(state);
+    expect(reduce(state, { type: 'strip/canvas-resized', generation: 1, resized: false }).strip?.canvasResized).toBe(false);
+    expect(reduce(finished, { type: 'strip/canvas-resized', generation: 7, resized: true })).toBe(finished);
   });
 
   it('keeps at most MAX_HISTORY entries, newest first', () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DaemonConnection } from '../../../plugin/connection/daemon-connection.ts';
 import type { CanvasResize, EditorDocument, MaskPixels, NewLayer, PlacedImage, RgbaPixels } from '../../../plugin/editor/editor-document.ts';
+import { StandaloneDocument } from '../../../plugin/editor/standalone-document.ts';
+import { EditorModel } from '../../../plugin/standalone/document-model.ts';
 import { initialState } from '../../../plugin/state/reducer.ts';
 import { PanelStore } from '../../../plugin/state/store.ts';
 import { PanelController } from '../../../plugin/ui/controller.ts';
@@ -20,9 +22,10 @@ class FakeEditor implements EditorDocument {
   readonly groups: Array<{ name: string; layers: NewLayer[] }> = [];
   readonly resizes: CanvasResize[] = [];
   readonly previews: PlacedImage[] = [];
+  size = { width: W, height: H };
 
   async hasDocument() { return this.document; }
-  async documentSize() { return { width: W, height: H }; }
+  async documentSize() { return this.size; }
   async readActiveLayer(): Promise<RgbaPixels> {
     this.calls.push('readActiveLayer');
     return { width: W, height: H, data: new Uint8Array(W * H * 4).fill(128) };
@@ -32,7 +35,11 @@ class FakeEditor implements EditorDocument {
   async clearPreview() { this.calls.push('clearPreview'); }
   async addLayer(layer: NewLayer) { this.calls.push('addLayer'); this.layers.push(layer); }
   async addLayerGroup(name: string, layers: NewLayer[]) { this.calls.push('addLayerGroup'); this.groups.push({ name, layers }); }
-  async resizeCanvas(resize: CanvasResize) { this.calls.push('resizeCanvas'); this.resizes.push(resize); }
+  async resizeCanvas(resize: CanvasResize) {
+    this.calls.push('resizeCanvas');
+    this.resizes.push(resize);
+    this.size = { width: resize.width, height: resize.height };
+  }
 }
 
 const png = (width: number, height: number): EncodedImage => ({ format: 'png', width, height, data: new Uint8Array([0x89, 0x50, 0x4e, 0x47]) });
@@ -52,7 +59,7 @@ class TwoDocumentEditor extends FakeEditor {
   }
 }
 
-async function setup({ daemonUp = true, editor = new FakeEditor() } = {}) {
+async function setup<E extends EditorDocument = FakeEditor>({ daemonUp = true, editor = new FakeEditor() as EditorDocument as E }: { daemonUp?: boolean; editor?: E } = {}) {
   const daemon = new FakeDaemon();
   daemon.up = daemonUp;
   const store = new PanelStore(initialState('ws://x/'));
@@ -136,6 +143,42 @@ describe('PanelController', () => {
     expect(editor.resizes).toHaveLength(1);
     expect(editor.groups).toEqual([{ name: 'Palette extend · 2 variants', layers: [expect.objectContaining({ name: 'Palette extend · seed 500' }), expect.objectContaining({ name: 'Palette extend · seed 501' })] }]);
     expect(store.getState().strip?.kept).toEqual([0, 1]);
+    connection.stop();
+  });
+
+  it('extend: after its Keep is undone, a preview and the next Keep are placed as on the original canvas', async () => {
+    const model = new EditorModel();
+    model.openImage('photo', { width: W, height: H, data: new Uint8Array(W * H * 4).fill(255) });
+    // Every result of this job is the extended canvas (W + 5) × H.
+    const decode = async () => ({ width: W + 5, height: H, data: new Uint8Array((W + 5) * H * 4).fill(9) });
+    const { daemon, store, controller, connection } = await setup({ editor: new StandaloneDocument(model, decode) });
+    store.dispatch({ type: 'task/select', task: 'extend' });
+    store.dispatch({ type: 'settings/update', task: 'extend', patch: { variants: 2, sides: { left: true, right: false }, amount: 50 } });
+    const running = controller.generate();
+    answer(daemon.latest, await daemon.latest.nextGenerate(), () => ({ x: 0, y: 0, w: W + 5, h: H, cw: W + 5, ch: H }));
+    await running;
+    const placed = () => model.layers.map((l) => [l.name, l.x, l.y]);
+
+    await controller.keep(0);
+    expect(model.size).toEqual({ width: W + 5, height: H });
+    expect(placed()).toEqual([['photo', 5, 0], ['Palette extend · seed 500', 0, 0]]);
+    model.undo();
+    expect(model.size).toEqual({ width: W, height: H });
+    expect(placed()).toEqual([['photo', 0, 0]]);
+
+    await controller.previewVariant(1);
+    expect([model.preview?.x, model.preview?.y]).toEqual([-5, 0]); // lined up with the photo again
+    await controller.keep(1);
+    expect(model.size).toEqual({ width: W + 5, height: H });
+    expect(placed()).toEqual([['photo', 5, 0], ['Palette extend · seed 501', 0, 0]]);
+
+    // Undone and redone: the canvas is extended again, so Keep all must not resize a second time.
+    model.undo();
+    model.redo();
+    await controller.keepAll();
+    expect(model.size).toEqual({ width: W + 5, height: H });
+    expect(model.layers.slice(2).map((l) => [l.x, l.y])).toEqual([[0, 0], [0, 0]]);
+    expect(model.layers[0]).toMatchObject({ name: 'photo', x: 5 });
     connection.stop();
   });
 
