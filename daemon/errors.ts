@@ -9,6 +9,8 @@ export type DaemonErrorCode =
   | 'MODEL_SIGNATURE_MISMATCH'
   | 'MODEL_LOAD_FAILED'
   | 'MODEL_RUN_FAILED'
+  /** The remote inference server (--executor kserve) cannot be reached, refuses us, or lacks the model. */
+  | 'EXECUTOR_UNAVAILABLE'
   | 'INVALID_ARGUMENT'
   | 'IMAGE_DECODE_FAILED'
   | 'IMAGE_TOO_LARGE'

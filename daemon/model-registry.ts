@@ -2,11 +2,13 @@
  * The installed models (folders under models/ with a model.json) and the one loaded on the device.
  * Only one model is held at a time: a 40 MB model uses a few hundred MB of working memory, and a
  * studio box switches models rarely. The model runs in a worker thread (daemon/model-thread.ts), so
- * the daemon's event loop stays free while it computes.
+ * the daemon's event loop stays free while it computes, or on an inference server (`--executor kserve`,
+ * daemon/kserve-executor.ts), in which case only the manifest is read here.
  */
 import { basename } from 'node:path';
 import { DaemonError } from './errors.ts';
 import { DEFAULT_MODEL, listModelFolders, MODELS_DIR, readManifest, type ModelManifest } from './model-manifest.ts';
+import { KServeExecutor, type KServeOptions } from './kserve-executor.ts';
 import type { Denoiser, ModelRunnerOptions } from './model-runner.ts';
 import { ModelThread } from './model-thread.ts';
 import type { SamplerName } from './sampling/types.ts';
@@ -21,17 +23,26 @@ export interface InstalledModel {
   manifest: ModelManifest;
 }
 
+/** Where model calls run: in a local worker thread (default), or on a KServe v2 / Triton server. */
+export type ExecutorChoice = { kind: 'local' } | ({ kind: 'kserve' } & Omit<KServeOptions, 'log'>);
+
+export interface RegistryOptions extends ModelRunnerOptions {
+  executor?: ExecutorChoice;
+}
+
+type LoadedRunner = Denoiser & { readonly alive: boolean };
+
 export class ModelRegistry {
-  private loaded: { name: string; runner: Promise<ModelThread> } | undefined;
+  private loaded: { name: string; runner: Promise<LoadedRunner> } | undefined;
 
   constructor(
     readonly models: InstalledModel[],
     readonly defaultModel: string | null,
-    private readonly runnerOptions: ModelRunnerOptions,
+    private readonly runnerOptions: RegistryOptions,
   ) {}
 
   /** Scans `root` (models/ by default); `extraDirs` adds model folders from elsewhere (--model DIR). */
-  static scan(options: ModelRunnerOptions & { root?: string; extraDirs?: string[]; defaultModel?: string } = {}): ModelRegistry {
+  static scan(options: RegistryOptions & { root?: string; extraDirs?: string[]; defaultModel?: string } = {}): ModelRegistry {
     const dirs = [...listModelFolders(options.root ?? MODELS_DIR), ...(options.extraDirs ?? [])];
     const models = dirs.map((dir) => ({ name: basename(dir), dir, manifest: readManifest(dir).manifest }));
     const wanted = options.defaultModel ?? (options.extraDirs?.[0] ? basename(options.extraDirs[0]) : DEFAULT_MODEL);
@@ -66,7 +77,10 @@ export class ModelRegistry {
       if (this.loaded !== loaded) return this.runner(name); // replaced by another caller meanwhile
     }
     const previous = this.loaded;
-    const runner = ModelThread.open(model.dir, this.runnerOptions);
+    const executor = this.runnerOptions.executor;
+    const runner: Promise<LoadedRunner> = executor?.kind === 'kserve'
+      ? KServeExecutor.open(model.dir, { ...executor, ...(this.runnerOptions.log ? { log: this.runnerOptions.log } : {}) })
+      : ModelThread.open(model.dir, this.runnerOptions);
     this.loaded = { name: model.name, runner };
     if (previous) void previous.runner.then((r) => r.close(), () => undefined);
     try {

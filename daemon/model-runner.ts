@@ -26,11 +26,13 @@ export interface DenoiseInputs {
 
 /**
  * What the sampling loop needs of a model: its manifest and ε̂ = f(x, y_t, γ). ModelRunner (in this
- * thread) and ModelThread (in a worker thread, daemon/model-thread.ts) both provide it.
+ * thread), ModelThread (in a worker thread, daemon/model-thread.ts) and KServeExecutor (on an inference
+ * server, daemon/kserve-executor.ts) provide it.
  */
 export interface Denoiser {
   readonly manifest: ModelManifest;
-  readonly device: 'cpu' | 'cuda' | 'webgpu';
+  /** `remote`: the network runs on an inference server, on whatever device that server has. */
+  readonly device: 'cpu' | 'cuda' | 'webgpu' | 'remote';
   denoise(inputs: DenoiseInputs): Promise<NchwTensor>;
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import { ProtocolError } from '../../shared/protocol-errors.ts';
 import { DaemonError } from '../errors.ts';
+import type { ExecutorChoice } from '../model-registry.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../server.ts';
 
 export const OPTIONS = {
@@ -35,6 +36,11 @@ export const OPTIONS = {
   'working-size': { type: 'string' },
   out: { type: 'string' },
   connect: { type: 'string' },
+  executor: { type: 'string' },
+  'kserve-url': { type: 'string' },
+  'kserve-model': { type: 'string' },
+  'kserve-token': { type: 'string' },
+  'kserve-ca': { type: 'string' },
 } as const;
 
 export const COMMANDS = ['serve', 'run', 'models', 'check-model'] as const;
@@ -43,8 +49,10 @@ export type Command = (typeof COMMANDS)[number];
 export const USAGE = `usage:
   palette serve [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--device auto|cpu|cuda|webgpu] [--model NAME|DIR] [--token T] [--threads N]
                 [--allow-origin URL]... [--allow-host NAME]...
+                [--executor local|kserve --kserve-url http://HOST:PORT [--kserve-model NAME] [--kserve-token T] [--kserve-ca CA.pem]]
   palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png] [--extend left=0.5,top=128]
               [--variants 4 (restore: 1)] [--steps S] [--seed K] [--sampler ancestral|ddim|dpmpp-2m] [--strength 0.5] [--working-size PX] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
+              [--executor local|kserve --kserve-url URL [--kserve-model NAME] [--kserve-token T] [--kserve-ca CA.pem]]
   palette models [--check]
   palette check-model DIR [--size N] [--batch B]
   palette --help`;
@@ -75,6 +83,31 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   }
   if (parsed.values.help) return { command: 'help' };
   return { command: command as Command, values: parsed.values, positionals: parsed.positionals };
+}
+
+/**
+ * --executor and its --kserve-* options → where model calls run. The token may come from
+ * PALETTE_KSERVE_TOKEN instead, so it need not appear in the process list.
+ */
+export function executorChoice(values: OptionValues, env: NodeJS.ProcessEnv = process.env): ExecutorChoice {
+  const kind = values.executor ?? (values['kserve-url'] ? 'kserve' : 'local');
+  const kserveOnly = (['kserve-url', 'kserve-model', 'kserve-token', 'kserve-ca'] as const).filter((k) => values[k] !== undefined);
+  if (kind === 'local') {
+    if (kserveOnly.length > 0) throw usageError(`--${kserveOnly[0]} needs --executor kserve`);
+    return { kind: 'local' };
+  }
+  if (kind !== 'kserve') throw usageError(`--executor must be local or kserve, got ${JSON.stringify(kind)}`);
+  const url = values['kserve-url'];
+  if (!url) throw usageError('--executor kserve needs --kserve-url http://HOST:PORT');
+  if (!/^https?:\/\//.test(url)) throw usageError(`--kserve-url must start with http:// or https://, got ${JSON.stringify(url)}`);
+  const token = values['kserve-token'] ?? env.PALETTE_KSERVE_TOKEN;
+  return {
+    kind: 'kserve',
+    url,
+    ...(values['kserve-model'] ? { model: values['kserve-model'] } : {}),
+    ...(token ? { token } : {}),
+    ...(values['kserve-ca'] ? { caFile: values['kserve-ca'] } : {}),
+  };
 }
 
 /** The stable code printed for an error: INTERNAL only for errors Palette did not expect. */

@@ -4,6 +4,7 @@
  *
  *   palette serve [--port 7860] [--host 127.0.0.1] [--device auto|cpu|cuda|webgpu] [--model NAME|DIR]
  *                 [--token T] [--threads N] [--allow-origin URL]... [--allow-host NAME]...
+ *                 [--executor local|kserve --kserve-url http://HOST:PORT [--kserve-model NAME] [--kserve-token T] [--kserve-ca CA.pem]]
  *   palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png] [--extend left=0.5,top=128]
  *               --variants N --steps S --seed K --sampler NAME [--strength S] [--working-size PX] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
  *   palette models [--check]            list installed models; --check also runs each once
@@ -17,11 +18,11 @@ import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { DaemonError } from '../errors.ts';
 import { DEFAULT_MODEL, listModelFolders, readManifest } from '../model-manifest.ts';
-import { ModelRegistry } from '../model-registry.ts';
+import { ModelRegistry, type ExecutorChoice } from '../model-registry.ts';
 import { ModelRunner, type DevicePreference, type NchwTensor } from '../model-runner.ts';
 import { createUniformStream } from '../sampling/random.ts';
 import { DEFAULT_HOST, DEFAULT_PORT, startServer } from '../server.ts';
-import { errorCode, exitCodeFor, parseCommandLine, USAGE } from './command-line.ts';
+import { errorCode, executorChoice, exitCodeFor, parseCommandLine, USAGE } from './command-line.ts';
 import { runCommand } from './run-command.ts';
 
 /** Varied, reproducible inputs in [-1, 1] from the samplers' seeded generator. */
@@ -86,10 +87,11 @@ function device(value: string | undefined): DevicePreference {
 }
 
 /** --model NAME picks an installed model; --model DIR adds a model folder from anywhere. */
-function openRegistry(model: string | undefined, dev: DevicePreference, threads: number | undefined): ModelRegistry {
+function openRegistry(model: string | undefined, dev: DevicePreference, threads: number | undefined, executor: ExecutorChoice): ModelRegistry {
   const isDir = model !== undefined && existsSync(resolve(model, 'model.json'));
   return ModelRegistry.scan({
     device: dev,
+    executor,
     ...(threads !== undefined ? { intraOpThreads: threads } : {}),
     log: (line) => console.error(`palette: ${line}`),
     ...(isDir ? { extraDirs: [resolve(model)] } : model !== undefined ? { defaultModel: model } : {}),
@@ -105,7 +107,10 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = line;
   switch (line.command) {
     case 'serve': {
-      const registry = openRegistry(values.model, device(values.device), integer(values.threads, 'threads'));
+      const executor = executorChoice(values);
+      const registry = openRegistry(values.model, device(values.device), integer(values.threads, 'threads'), executor);
+      // A remote server that is down or serves another network should stop `serve` now, not the first job.
+      if (executor.kind === 'kserve') await registry.runner(undefined);
       const token = values.token ?? process.env.PALETTE_TOKEN;
       const server = await startServer({
         host: values.host ?? DEFAULT_HOST,
@@ -141,7 +146,7 @@ async function main(argv: string[]): Promise<number> {
         out: values.out,
         ...(values.connect ? { connect: values.connect } : {}),
         ...((values.token ?? process.env.PALETTE_TOKEN) ? { token: values.token ?? process.env.PALETTE_TOKEN } : {}),
-      }, () => openRegistry(values.model, device(values.device), integer(values.threads, 'threads')), (l) => console.error(l));
+      }, () => openRegistry(values.model, device(values.device), integer(values.threads, 'threads'), executorChoice(values)), (l) => console.error(l));
       console.log(`wrote ${written.length} variants and result.json to ${values.out}`);
       return 0;
     }

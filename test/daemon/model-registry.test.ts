@@ -4,6 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../daemon/model-manifest.ts';
 import { ModelRegistry } from '../../daemon/model-registry.ts';
 import { ModelThread } from '../../daemon/model-thread.ts';
+import { KServeExecutor } from '../../daemon/kserve-executor.ts';
+import { FakeKServe } from './fake-kserve-server.ts';
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
 
@@ -37,5 +39,25 @@ describe('ModelRegistry', () => {
     const second = await registry.runner('tiny-model');
     expect(second).not.toBe(first);
     await expect(second.denoise({ cond: { data, dims }, yT: { data, dims }, gamma: Float32Array.of(0.5) })).resolves.toMatchObject({ dims });
+  });
+});
+
+describe('ModelRegistry with --executor kserve', () => {
+  it('opens the model on the inference server, with the local manifest, and reuses it', async () => {
+    const fake = await FakeKServe.start();
+    const registry = ModelRegistry.scan({ root: join(REPO_ROOT, 'no-models-here'), extraDirs: [FIXTURE], executor: { kind: 'kserve', url: fake.url } });
+    try {
+      const runner = await registry.runner('tiny-model');
+      expect(runner).toBeInstanceOf(KServeExecutor);
+      expect(runner.manifest.native_resolution).toBe(32);
+      expect(await registry.runner(undefined)).toBe(runner);
+      const dims = [1, 3, 32, 32] as const;
+      const data = new Float32Array(3 * 32 * 32).fill(1);
+      await runner.denoise({ cond: { data, dims }, yT: { data, dims }, gamma: Float32Array.of(0.5) });
+      expect(fake.calls).toHaveLength(1);
+    } finally {
+      await registry.close();
+      await fake.close();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../../shared/protocol-errors.ts';
-import { errorCode, exitCodeFor, parseCommandLine, USAGE } from '../../../daemon/cli/command-line.ts';
+import { errorCode, executorChoice, exitCodeFor, parseCommandLine, USAGE, type OptionValues } from '../../../daemon/cli/command-line.ts';
 import { DaemonError } from '../../../daemon/errors.ts';
 import { REPO_ROOT } from '../../../daemon/model-manifest.ts';
 
@@ -47,6 +47,28 @@ describe('parseCommandLine', () => {
   });
 });
 
+describe('executorChoice', () => {
+  const values = (...argv: string[]): OptionValues => {
+    const line = parseCommandLine(['serve', ...argv]);
+    if (line.command === 'help') throw new Error('help');
+    return line.values;
+  };
+
+  it('is local by default, and kserve with its URL, model, token and CA', () => {
+    expect(executorChoice(values(), {})).toEqual({ kind: 'local' });
+    expect(executorChoice(values('--executor', 'kserve', '--kserve-url', 'http://gpu1:8000', '--kserve-model', 'palette', '--kserve-token', 't', '--kserve-ca', 'ca.pem'), {}))
+      .toEqual({ kind: 'kserve', url: 'http://gpu1:8000', model: 'palette', token: 't', caFile: 'ca.pem' });
+    // --kserve-url alone implies the kserve executor; the token may come from the environment.
+    expect(executorChoice(values('--kserve-url', 'https://gw'), { PALETTE_KSERVE_TOKEN: 'env' })).toEqual({ kind: 'kserve', url: 'https://gw', token: 'env' });
+  });
+
+  it('is a usage error without a URL, with a bad URL or executor, or with --kserve-* for local', () => {
+    for (const argv of [['--executor', 'kserve'], ['--executor', 'kserve', '--kserve-url', 'gpu1:8000'], ['--executor', 'triton'], ['--executor', 'local', '--kserve-model', 'x']]) {
+      expect(() => executorChoice(values(...argv), {}), argv.join(' ')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
+  });
+});
+
 describe('the palette process', () => {
   const palette = (...args: string[]) =>
     spawnSync(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [join(REPO_ROOT, 'daemon', 'cli', 'palette.ts'), ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -61,5 +83,11 @@ describe('the palette process', () => {
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toMatch(/^palette: INVALID_ARGUMENT: /);
     expect(bad.stderr).not.toContain('INTERNAL');
+  });
+
+  it('palette serve --executor kserve stops at once, exit 1 with EXECUTOR_UNAVAILABLE, when the server is down', () => {
+    const down = palette('serve', '--port', '0', '--model', join(REPO_ROOT, 'test', 'fixtures', 'tiny-model'), '--executor', 'kserve', '--kserve-url', 'http://127.0.0.1:9');
+    expect(down.status).toBe(1);
+    expect(down.stderr).toMatch(/^palette: EXECUTOR_UNAVAILABLE: cannot reach the inference server at http:\/\/127\.0\.0\.1:9/m);
   });
 });
