@@ -1,7 +1,7 @@
 /**
- * The turnstile in front of the model. Every model call of every running job comes here; one call
- * runs at a time (the model saturates the device), and the next one is chosen fairly between clients
- * at the granularity of one call, not one job:
+ * The turnstile in front of the model. Every model call of every running job comes here; one model
+ * call runs at a time (the model saturates the device), and the next one is chosen fairly between
+ * clients at the granularity of one call, not one job:
  *
  * Start-time fair queueing (Goyal et al., 1996) over model work. A call's cost is batch × H × W, the
  * pixels the network computes. A client's next call gets the start tag S = max(V, F_client), where V
@@ -14,10 +14,31 @@
  * - a client that sat idle does not bank credit (max with V), and one client's many calls run in
  *   the order they came.
  *
- * The scheduler holds the calls themselves (model and inputs), not a lock a job takes, so batching
- * the calls of several jobs into one model call (same model and [3,H,W]) can be built on `next()`:
- * take the chosen call, then the compatible pending calls in tag order, concatenate, split ε̂.
+ * Cross-job batching (`batching: true`; off by default, see below). When the model is free, the call
+ * chosen as above heads a merged call; then, by the same rule, the pending calls that can share it
+ * join: same model object, same [3,H,W], well-formed inputs, and the sum of batch × H × W within
+ * `maxBatchPixels` (the job runner's own bound, 8 × 256², so a merged call needs no more memory than
+ * one job may already ask for). Each pick moves V and the picked client's F exactly as if the calls
+ * had run one after another, so every client is charged its own pixels, not the merged call's. Only
+ * a client's oldest waiting call competes, so a client may add more than one call (its calls of
+ * different jobs, in the order they came) but never out of order; a call that cannot join (another
+ * size or model) is skipped, and since its tag is then the smallest it runs right after. cond, y_t
+ * and γ (one per sample) are concatenated, the model runs once, ε̂ is split back.
+ *
+ * Why off by default: merging is not bit-exact on the CPU. onnxruntime (1.30, this machine's AVX
+ * kernels) computes a sample's ε̂ one way when its row lies in a full block of 4 rows of the batch
+ * and another way in the last B mod 4 rows (measured on palette-small-v3 at 16², 64², 128² and the
+ * tiny fixture at 32², 1 to 8 threads: rows 0–3 of a batch of 4 differ from the sample alone in the
+ * last bits, a batch of 3 or rows 4–6 of a batch of 7 do not). So a 2-variant job merged with another
+ * moves into a full block and its pixels change in the last float bits (test: under 1e-5), and the
+ * daemon's promise, same seeds → bit-identical pixels on the CPU, holds only with batching off.
+ *
+ * Gathering costs no waiting: a job sends its next call from the microtasks that follow its ε̂, so
+ * with batching on the scheduler starts a model call from a macrotask (setImmediate) after settling
+ * the last one (or after a call came to an idle model), by which time every job it answered has
+ * queued its next step, and jobs started together their first.
  */
+import { DEFAULT_MAX_BATCH_PIXELS } from './job-runner.ts';
 import type { DenoiseInputs, Denoiser, NchwTensor } from './model-runner.ts';
 
 /** The calls one job makes, and whose fair share they count against. */
@@ -29,6 +50,13 @@ export interface CallTicket {
 /** What a job sees of its model: the same shape as a Denoiser, its calls going through the scheduler. */
 export type ModelCalls = Pick<Denoiser, 'manifest' | 'device' | 'denoise'>;
 
+export interface ModelSchedulerOptions {
+  /** Merge the calls of concurrent jobs into one model call (see the header). Default false: not bit-exact. */
+  batching?: boolean;
+  /** Pixels (batch × H × W) per merged call at most. Default the job runner's 8 × 256². */
+  maxBatchPixels?: number;
+}
+
 interface PendingCall {
   ticket: CallTicket;
   model: Denoiser;
@@ -37,13 +65,15 @@ interface PendingCall {
   arrival: number;
   resolve: (eps: NchwTensor) => void;
   reject: (error: unknown) => void;
-  /** Removes the abort listener once the call left the line. */
+  /** Removes the abort listener once the call is settled. */
   detach: () => void;
 }
 
 export interface SchedulerStats {
-  /** Model calls sent to the model so far. */
+  /** Model calls sent to the model so far (a merged call counts once). */
   calls: number;
+  /** Jobs' calls answered by a model call they shared with another job's call. */
+  merged: number;
   /** Calls waiting for their turn now. */
   waiting: number;
 }
@@ -55,29 +85,44 @@ export class ModelScheduler {
   private virtualTime = 0;
   private arrivals = 0;
   private busy = false;
+  /** A pump is due from a setImmediate (batching on). */
+  private gathering = false;
   private sent = 0;
+  private merged = 0;
+  private readonly batching: boolean;
+  private readonly maxBatchPixels: number;
 
-  /** Queues one model call for `ticket`'s client; settles when the model answers. */
+  constructor(options: ModelSchedulerOptions = {}) {
+    this.batching = options.batching ?? false;
+    this.maxBatchPixels = options.maxBatchPixels ?? DEFAULT_MAX_BATCH_PIXELS;
+  }
+
+  /**
+   * Queues one model call for `ticket`'s client; settles when the model answers. An abort rejects it
+   * at once with the signal's reason, waiting or running (a running merged call goes on for the others).
+   */
   denoise(ticket: CallTicket, model: Denoiser, inputs: DenoiseInputs, signal?: AbortSignal): Promise<NchwTensor> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<NchwTensor>((resolve, reject) => {
       const [batch, , height, width] = inputs.cond.dims;
       const call: PendingCall = {
-        ticket, model, inputs, cost: batch * height * width, arrival: this.arrivals++, resolve, reject, detach: () => undefined,
+        ticket, model, inputs, cost: batch * height * width, arrival: this.arrivals++,
+        resolve: (eps) => this.settle(call, () => resolve(eps)),
+        reject: (error) => this.settle(call, () => reject(error)),
+        detach: () => undefined,
       };
       if (signal) {
         // A cancelled job leaves the line at once (and its inputs with it), instead of waiting its turn.
         const onAbort = () => {
           const index = this.pending.indexOf(call);
-          if (index < 0) return;
-          this.pending.splice(index, 1);
-          reject(signal.reason);
+          if (index >= 0) this.pending.splice(index, 1);
+          call.reject(signal.reason);
         };
         signal.addEventListener('abort', onAbort, { once: true });
         call.detach = () => signal.removeEventListener('abort', onAbort);
       }
       this.pending.push(call);
-      this.pump();
+      this.kick();
     });
   }
 
@@ -91,17 +136,27 @@ export class ModelScheduler {
   }
 
   get stats(): SchedulerStats {
-    return { calls: this.sent, waiting: this.pending.length };
+    return { calls: this.sent, merged: this.merged, waiting: this.pending.length };
   }
 
-  /** The call to run next (see the header), removed from the line. */
-  private next(): PendingCall | undefined {
+  /** An aborted call is settled at once; the model's later answer for it then changes nothing. */
+  private settle(call: PendingCall, settle: () => void): void {
+    call.detach();
+    settle();
+  }
+
+  /**
+   * The pending call to run next among those `fits` accepts (see the header), removed from the line,
+   * with V and its client's F moved on.
+   */
+  private next(fits: (call: PendingCall) => boolean = () => true): PendingCall | undefined {
     let best: { call: PendingCall; start: number } | undefined;
     const seen = new Set<string>();
     for (const call of this.pending) {
       const client = call.ticket.clientId;
       if (seen.has(client)) continue; // only a client's oldest call competes
       seen.add(client);
+      if (!fits(call)) continue;
       const start = Math.max(this.virtualTime, this.finishTags.get(client) ?? 0);
       if (!best || start < best.start || (start === best.start && call.arrival < best.call.arrival)) best = { call, start };
     }
@@ -114,22 +169,94 @@ export class ModelScheduler {
     return best.call;
   }
 
+  /** The head call and the calls that join it, in the order they were picked. */
+  private nextGroup(): PendingCall[] {
+    const head = this.next();
+    if (!head) return [];
+    const group = [head];
+    if (!this.batching || !wellFormed(head.inputs)) return group;
+    const [, , height, width] = head.inputs.cond.dims;
+    let pixels = head.cost;
+    for (;;) {
+      const joining = this.next((call) => call.model === head.model && wellFormed(call.inputs)
+        && call.inputs.cond.dims[2] === height && call.inputs.cond.dims[3] === width
+        && pixels + call.cost <= this.maxBatchPixels);
+      if (!joining) return group;
+      group.push(joining);
+      pixels += joining.cost;
+    }
+  }
+
   private pump(): void {
     if (this.busy) return;
-    const call = this.next();
-    if (!call) return;
+    const group = this.nextGroup();
+    const head = group[0];
+    if (!head) return;
     this.busy = true;
     this.sent++;
-    call.detach();
+    if (group.length > 1) this.merged += group.length;
     let result: Promise<NchwTensor>;
     try {
-      result = call.model.denoise(call.inputs);
+      result = head.model.denoise(group.length === 1 ? head.inputs : concatenate(group.map((c) => c.inputs)));
     } catch (error) {
       result = Promise.reject(error);
     }
-    result.then(call.resolve, call.reject).finally(() => {
+    result.then(
+      (eps) => {
+        let offset = 0;
+        for (const call of group) {
+          const length = call.inputs.cond.data.length;
+          const dims = call.inputs.cond.dims;
+          call.resolve(group.length === 1 ? eps : { data: eps.data.subarray(offset, offset + length), dims });
+          offset += length;
+        }
+      },
+      (error: unknown) => {
+        for (const call of group) call.reject(error);
+      },
+    ).finally(() => {
       this.busy = false;
+      this.kick();
+    });
+  }
+
+  /**
+   * Starts the next model call if the model is free: at once without batching; with batching from a
+   * macrotask, so the jobs just answered (or started together) have queued their calls (see the header).
+   */
+  private kick(): void {
+    if (!this.batching) return this.pump();
+    if (this.busy || this.gathering) return;
+    this.gathering = true;
+    setImmediate(() => {
+      this.gathering = false;
       this.pump();
     });
   }
+}
+
+/** Inputs that can share a call without spoiling it: [B,3,H,W] alike for cond and y_t, B gammas. */
+function wellFormed({ cond, yT, gamma }: DenoiseInputs): boolean {
+  const [b, c, h, w] = cond.dims;
+  return c === 3 && yT.dims.join() === cond.dims.join() && gamma.length === b
+    && cond.data.length === b * c * h * w && yT.data.length === cond.data.length;
+}
+
+function concatenate(parts: DenoiseInputs[]): DenoiseInputs {
+  const [, c, h, w] = parts[0]!.cond.dims;
+  const batch = parts.reduce((sum, p) => sum + p.cond.dims[0], 0);
+  const dims = [batch, c, h, w] as const;
+  const cond = new Float32Array(batch * c * h * w);
+  const yT = new Float32Array(cond.length);
+  const gamma = new Float32Array(batch);
+  let offset = 0;
+  let item = 0;
+  for (const p of parts) {
+    cond.set(p.cond.data, offset);
+    yT.set(p.yT.data, offset);
+    gamma.set(p.gamma, item);
+    offset += p.cond.data.length;
+    item += p.gamma.length;
+  }
+  return { cond: { data: cond, dims }, yT: { data: yT, dims }, gamma };
 }
