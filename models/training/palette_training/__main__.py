@@ -57,6 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     p_export.add_argument("--fp32-weights", action="store_true", help="store weights as fp32 (default: fp16)")
     p_export.add_argument("--photoset-manifest", type=Path, default=None)
     p_export.add_argument("--notes", default="")
+    p_export.add_argument("--triton-repo", type=Path, default=None,
+                          help="also write a Triton model repository there (see triton-repo)")
+
+    p_triton = sub.add_parser("triton-repo", help="write a Triton Inference Server model repository for a model folder")
+    p_triton.add_argument("--model", type=Path, required=True, help="an exported model folder (model.json)")
+    p_triton.add_argument("--out", type=Path, required=True, help="the repository folder (one entry per model)")
+    p_triton.add_argument("--name", default=None, help="served model name (default: the model folder's name)")
+    p_triton.add_argument("--max-batch", type=int, default=16)
+    p_triton.add_argument("--queue-delay-us", type=int, default=2000, help="dynamic batcher's max queue delay")
 
     p_fixture = sub.add_parser("fixture", help="regenerate the tiny test model")
     p_fixture.add_argument("--out", type=Path, default=Path("../../test/fixtures/tiny-model"))
@@ -123,6 +132,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"exported {args.out / manifest['file']} ({manifest['file_bytes'] / 1e6:.1f} MB, "
               f"{manifest['parameters']:,} parameters); onnxruntime vs PyTorch max relative error "
               f"{check['max_relative_error']:.2e}")
+        if args.triton_repo:
+            from .triton_repo import write_triton_repo
+
+            print(f"triton repository entry: {write_triton_repo(args.out, args.triton_repo)}")
+        return 0
+    if args.command == "triton-repo":
+        from .triton_repo import TritonRepoError, write_triton_repo
+
+        try:
+            entry = write_triton_repo(args.model, args.out, args.name, args.max_batch,
+                                      queue_delay_us=args.queue_delay_us)
+        except TritonRepoError as error:
+            parser.error(str(error))
+        print(f"triton repository entry: {entry} (serve it: {args.out / 'README.md'})")
         return 0
     if args.command == "loss-plot":
         from .loss_plot import plot_loss, plot_stints

@@ -86,3 +86,15 @@ def test_committed_fixture_is_small_and_valid() -> None:
     validate_manifest(manifest)
     assert (folder / "model.onnx").stat().st_size < 2_000_000
     assert manifest["parameters"] < 1_000_000
+
+
+def test_export_with_triton_repo_writes_the_repository_entry_too(checkpoint: Path, tmp_path: Path) -> None:
+    from palette_training.__main__ import main
+
+    out = tmp_path / "palette-test"
+    argv = ["export", "--checkpoint", str(checkpoint), "--out", str(out), "--name", "t",
+            "--triton-repo", str(tmp_path / "repo")]
+    assert main(argv) == 0
+    entry = tmp_path / "repo" / "palette-test"
+    assert (entry / "1" / "model.onnx").read_bytes() == (out / "model.onnx").read_bytes()
+    assert 'name: "palette-test"' in (entry / "config.pbtxt").read_text()
