@@ -210,8 +210,10 @@ export interface GenerateRequest {
   /** 0..1, only with `sampler: 'ddim'`. */
   eta?: number;
   /**
-   * (0, 1], `restore` only: start from the input noised to this level of the schedule instead of pure
-   * noise (⌈strength·steps⌉ model calls). Default 0.3 (DEFAULT_RESTORE_STRENGTH in daemon/generate.ts).
+   * (0, 1]: start from a start image noised to this level of the schedule instead of pure noise
+   * (⌈strength·steps⌉ model calls): for fill a smooth pre-fill of the hole from its surroundings, for
+   * uncrop the photo mirrored outward, for colorize and restore the current pixels. Defaults: restore
+   * 0.3 (DEFAULT_RESTORE_STRENGTH in daemon/generate.ts); the others 1 (pure Palette).
    */
   strength?: number;
   /**

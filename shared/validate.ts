@@ -358,7 +358,6 @@ export function validateGenerateRequest(value: unknown, path: string, limits: Pr
     request.eta = f.num('eta', 0, 1);
   }
   if (f.has('strength')) {
-    if (task !== 'restore') throw invalid(f.at('strength'), `is only for task 'restore', not '${task}'`);
     const strength = f.num('strength', 0, 1);
     if (strength === 0) throw invalid(f.at('strength'), 'must be greater than 0');
     request.strength = strength;

@@ -27,7 +27,7 @@ export interface RunArgs {
   steps?: number;
   seed?: number;
   sampler?: string;
-  /** (0, 1], restore only: see GenerateRequest.strength. */
+  /** (0, 1], any task: see GenerateRequest.strength. */
   strength?: number;
   /** Side of the model jobs, px: see GenerateRequest.workingSize. */
   workingSize?: number;

@@ -62,10 +62,13 @@ export async function runColorize(
   const small = await resizeRgba(luminanceImage(image), job.width, job.height);
   const one = new Float32Array(3 * job.width * job.height);
   rgbaToTensor(small, one);
+  // Below strength 1 sampling starts from the layer's current pixels (its own colours, if any).
+  const current = new Float32Array(one.length);
+  rgbaToTensor(await resizeRgba(image, job.width, job.height), current);
   const samples = await runChecked(
     run,
     {
-      cond: repeatBatch(one, variants), width: job.width, height: job.height, label: 'colorize',
+      cond: repeatBatch(one, variants), start: repeatBatch(current, variants), width: job.width, height: job.height, label: 'colorize',
       region: { canvas: { x: 0, y: 0, width: image.width, height: image.height } },
     },
     variants,

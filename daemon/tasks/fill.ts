@@ -15,6 +15,7 @@ import { cropMask, cropRgba, maskToHole, repeatBatch, rgbaToTensor, tensorToRgba
 import { matchSeamColors } from './color-match.ts';
 import { featherMask, featherReach, layerFromAlpha } from './composite.ts';
 import { contextCrop } from './context-crop.ts';
+import { smoothFill } from './prefill.ts';
 import { assertGeometry, assertVariants } from './job-size.ts';
 import { runChecked } from './run-job.ts';
 import type { MaskImage, ModelGeometry, RgbaImage, RgbaLayer, RunModelJob, TaskOutput } from './types.ts';
@@ -121,9 +122,12 @@ export async function runFill(
   const small = await resizeRgba(known, job.width, job.height);
   const one = new Float32Array(3 * job.width * job.height);
   rgbaToTensor(small, one);
+  const jobHole = maskToHole(hole, job.width, job.height);
+  // Where sampling starts below strength 1: the surroundings filled in smoothly (prefill.ts).
+  const start = repeatBatch(smoothFill(one, jobHole, job.width, job.height), variants);
   const samples = await runChecked(
     run,
-    { cond: repeatBatch(one, variants), width: job.width, height: job.height, hole: maskToHole(hole, job.width, job.height), label: 'fill', region: { canvas: crop } },
+    { cond: repeatBatch(one, variants), width: job.width, height: job.height, hole: jobHole, start, label: 'fill', region: { canvas: crop } },
     variants,
     geometry,
   );

@@ -10,6 +10,7 @@ import type { Rect } from '../rect.ts';
 import { cropMask, cropRgba, maskToHole, pasteRgba, rgbaToTensor, tensorToRgba } from '../tensor-image.ts';
 import { layerFromAlpha } from './composite.ts';
 import { assertGeometry, assertVariants } from './job-size.ts';
+import { mirrorFill } from './prefill.ts';
 import { runChecked } from './run-job.ts';
 import { planUncrop, SIDES, type Extension } from './uncrop-plan.ts';
 import type { MaskImage, ModelGeometry, RgbaImage, RgbaLayer, RunModelJob, TaskOutput } from './types.ts';
@@ -97,9 +98,14 @@ export async function runUncrop(
     for (const [b, c] of canvases.entries()) {
       rgbaToTensor(await resizeRgba(knownOnly(c, known, rect), jw, jh), cond, b * 3 * jw * jh);
     }
+    const hole = maskToHole(unknown, jw, jh);
+    // Where sampling starts below strength 1: each variant's known side mirrored outward (prefill.ts).
+    const start = new Float32Array(cond.length);
+    const item = 3 * jw * jh;
+    for (let b = 0; b < variants; b++) start.set(mirrorFill(cond.subarray(b * item, (b + 1) * item), hole, jw, jh, win.side), b * item);
     const samples = await runChecked(
       run,
-      { cond, width: jw, height: jh, hole: maskToHole(unknown, jw, jh), label: `pass ${i + 1}/${total} (${win.side})`, part: { index: i, count: total }, region: { canvas: rect } },
+      { cond, width: jw, height: jh, hole, start, label: `pass ${i + 1}/${total} (${win.side})`, part: { index: i, count: total }, region: { canvas: rect } },
       variants,
       geometry,
     );

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { generate, PREVIEW_BUDGET, PreviewEncoder, previewSize, workingSizeFor } from '../../daemon/generate.ts';
+import { generate, PREVIEW_BUDGET, PreviewEncoder, previewSize, strengthFor, workingSizeFor } from '../../daemon/generate.ts';
 import { REPO_ROOT } from '../../daemon/model-manifest.ts';
 import { ModelRegistry } from '../../daemon/model-registry.ts';
 import { ModelScheduler } from '../../daemon/model-scheduler.ts';
@@ -152,6 +152,23 @@ describe('generate over a whole request', () => {
     expect(await calls({ strength: 1, workingSize: 64 })).toEqual({ calls: 4, labels: ['tile 1/1'] });
     expect(await calls({ workingSize: 64, strength: 0.5 })).toEqual({ calls: 2, labels: ['tile 1/1'] });
     expect(await calls({ workingSize: 64 })).toEqual({ calls: 2, labels: ['tile 1/1'] }); // restore's default 0.3: ⌈1.2⌉
+  });
+
+  it('strength for the other tasks: extend starts from its mirror at 0.5 by default, fill and colorize from noise', async () => {
+    const calls = async (request: Partial<GenerateRequest>) => {
+      const scheduler = new ModelScheduler();
+      await generate({ image: rgba(32, 32), variants: 1, steps: 4, sampler: 'ddim', seeds: [3], preview: { intervalMs: 0 }, ...request } as GenerateRequest,
+        registry, {}, new AbortController().signal, { maxBatch: 8, viaScheduler: scheduler.forJob({ clientId: 'c', jobId: 'j' }) });
+      return scheduler.stats.calls;
+    };
+    const extend = { task: 'uncrop', extend: { right: { unit: 'px', value: 16 } } } as const;
+    expect(await calls(extend)).toBe(2); // one pass, ⌈0.5·4⌉ calls
+    expect(await calls({ ...extend, strength: 1 })).toBe(4);
+    expect(await calls({ ...extend, strength: 0.25 })).toBe(1);
+    expect(await calls({ task: 'colorize' })).toBe(4);
+    expect(await calls({ task: 'colorize', strength: 0.5 })).toBe(2);
+    expect(strengthFor({ task: 'fill' } as GenerateRequest)).toBe(1);
+    expect(strengthFor({ task: 'fill', strength: 0.4 } as GenerateRequest)).toBe(0.4);
   });
 
   it('previews show the region being generated, placed on the canvas: restore\'s tiles, uncrop\'s windows, fill\'s crop, colorize\'s image', async () => {

@@ -74,6 +74,7 @@ describe('validateClientMessage accepts', () => {
     ['colorize', generate({})],
     ['restore with every option', generate({ task: 'restore', steps: 1000, sampler: 'dpmpp-2m', model: 'palette-small', variants: 8, seeds: [0, 1, 2, 3, 4, 5, 6, 2 ** 32 - 1], strength: 1, preview: { intervalMs: 60000, maxSize: 1024, format: 'webp' } })],
     ['restore with the smallest strength', generate({ task: 'restore', strength: 1e-6 })],
+    ['strength for fill (a pre-filled start)', fill({ strength: 0.5 })],
     ['a working size at each end of its range', generate({ workingSize: 32 })],
     ['a working size of 1024', fill({ workingSize: 1024 })],
     ['fill raw/raw', fill({ fill: { contextPadding: 4, feather: 256, grow: -256, colorMatch: false }, sampler: 'ddim', eta: 0 })],
@@ -123,7 +124,7 @@ describe('validateClientMessage rejects', () => {
     ['hello with a 513-character token', { type: 'hello', protocol: 1, client: 'x', token: 't'.repeat(513) }, 'INVALID_FIELD', 'token'],
     ['generate without request', { type: 'generate', id: 'a' }, 'INVALID_FIELD', 'request'],
     ['an unknown request field', generate({ denoise: 0.5 }), 'UNKNOWN_FIELD', 'request.denoise'],
-    ['strength for a task other than restore', fill({ strength: 0.5 }), 'INVALID_FIELD', 'request.strength'],
+    
     ['strength 0 (nothing would be generated)', generate({ task: 'restore', strength: 0 }), 'INVALID_FIELD', 'request.strength'],
     ['strength above 1', generate({ task: 'restore', strength: 1.01 }), 'INVALID_FIELD', 'request.strength'],
     ['a working size under 32', generate({ workingSize: 31 }), 'INVALID_FIELD', 'request.workingSize'],

@@ -69,6 +69,9 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--grid-photos", type=int, default=8, help="rows in each sample grid")
     p.add_argument("--restore-strength", type=float, default=None,
                    help="palette run --strength for the JPEG cases (default: the daemon's for restore)")
+    p.add_argument("--strength", type=float, default=None,
+                   help="palette run --strength for the fill, uncrop and colorize cases (default 1: pure Palette; "
+                        "below 1 sampling starts from a classical pre-fill noised to that level)")
     p.add_argument("--crop", choices=("resize", "native"), default="resize",
                    help="resize: centre squares resized to --size (the paper's protocol); native: --size crops "
                         "at the photo's own scale (a selection at 100 %%, e.g. --size 512)")
@@ -126,7 +129,7 @@ def run_command(args: argparse.Namespace, command: str) -> int:
             size=args.size, limit=args.limit, variants=args.variants, seed=args.seed, out_root=args.out_root,
             regression_checkpoint=args.regression_checkpoint, device=args.device, threads=args.threads, jobs=args.jobs,
             patches_per_image=args.patches_per_image, grid_photos=args.grid_photos, command=command,
-            resume=args.resume, restore_strength=args.restore_strength, working_size=args.working_size, crop=args.crop,
+            resume=args.resume, restore_strength=args.restore_strength, strength=args.strength, working_size=args.working_size, crop=args.crop,
         )
         print(run_eval(opts))
         return 0

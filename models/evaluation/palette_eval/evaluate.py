@@ -70,6 +70,7 @@ class EvalOptions:
     resume: Path | None = None  # an earlier run's folder: its finished samples are reused, the rest run
     restore_strength: float | None = None  # the JPEG cases' `palette run --strength` (None: the daemon's)
     working_size: int | None = None  # `palette run --working-size` for every case (None: the model's)
+    strength: float | None = None  # `palette run --strength` for the fill, uncrop and colorize cases
     crop: str = "resize"  # photos.CROPS: centre squares resized to the size, or cut at native scale
     command: str = ""
     log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
@@ -162,7 +163,8 @@ def sample_photo(p: Prepared, config: SamplerConfig, opts: EvalOptions, run_dir:
     case = p.case
     folder = run_dir / "inputs" / case.name / p.photo.name
     settings = ProductSettings(model_arg, config.sampler, config.steps, opts.variants, opts.device, opts.threads,
-                               restore_strength=opts.restore_strength, working_size=opts.working_size)
+                               restore_strength=opts.restore_strength, strength=opts.strength,
+                               working_size=opts.working_size)
     started = time.monotonic()
     out_dir = run_dir / "samples" / config.label / case.name / p.photo.name
     reused = finished_sample(out_dir, case.product_task, settings, product_seed(opts.seed, p.photo))

@@ -41,6 +41,7 @@ class ProductSettings:
     extra_env: dict[str, str] = field(default_factory=dict)
     restore_strength: float | None = None  # palette run --strength, for --task restore only
     working_size: int | None = None  # palette run --working-size (None: the model's for the task)
+    strength: float | None = None  # palette run --strength for fill, uncrop and colorize (None: 1)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ def run_palette(task: str, image: Path, out_dir: Path, seed: int, settings: Prod
         cmd += ["--threads", str(settings.threads)]
     if task == "restore" and settings.restore_strength is not None:
         cmd += ["--strength", str(settings.restore_strength)]
+    if task != "restore" and settings.strength is not None:
+        cmd += ["--strength", str(settings.strength)]
     if settings.working_size is not None:
         cmd += ["--working-size", str(settings.working_size)]
     done = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout_s,
