@@ -72,6 +72,14 @@ export function jobProgressFraction(job: Job): number | null {
   return Math.min(1, p.step / p.total);
 }
 
+/**
+ * The bar's percentage, rounded down: "100 %" only once every step is done (rounding to nearest
+ * would show it for the last 0.5 % of a long multi-tile job).
+ */
+export function progressPercent(fraction: number): number {
+  return fraction >= 1 ? 100 : Math.floor(fraction * 100);
+}
+
 export function layerName(task: PanelTask, seed: number): string {
   return `Palette ${task} · seed ${seed}`;
 }

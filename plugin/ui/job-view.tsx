@@ -4,7 +4,7 @@
  * strip (or the first) afterwards.
  */
 import { ActionButton, Button, Flex, ProgressBar, Text, View } from '@adobe/react-spectrum';
-import { jobProgressFraction, jobStatusText, stripResult } from '../state/selectors.ts';
+import { jobProgressFraction, jobStatusText, progressPercent, stripResult } from '../state/selectors.ts';
 import type { ImageBytes, Job, PanelState } from '../state/types.ts';
 import { useImageUrl } from './image-url.ts';
 import { usePanel, usePanelState } from './panel-context.ts';
@@ -32,9 +32,9 @@ export function JobProgress({ job }: { job: Job }) {
   ) : (
     <ProgressBar
       label={text}
-      value={Math.round(fraction * 1000)}
+      value={fraction >= 1 ? 1000 : Math.floor(fraction * 1000)}
       maxValue={1000}
-      valueLabel={`${Math.round(fraction * 100)} %`}
+      valueLabel={`${progressPercent(fraction)} %`}
       width="100%"
       data-testid="progress-bar"
     />

@@ -2,7 +2,8 @@
  * "Never lose work, never mislead", in real headless Chromium against the real daemon (tiny fixture
  * model): undo/redo of Keep, Keep all as a group, the A→B case (a fill made on photo A never lands on
  * photo B), the first variant previewed after a job, a cancelled batch keeping the variants that
- * finished, banners replaced after a reconnect, dismissible file errors, photopea.html on its own.
+ * finished, the ETA and bar over a whole multi-tile restore, banners replaced after a reconnect,
+ * dismissible file errors, photopea.html on its own.
  * Screenshots at 1280×720 go to test-output/never-lose-work/ (PALETTE_SHOTS overrides the folder).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -178,6 +179,61 @@ describe.skipIf(!browserAvailable)('never lose work (Chromium)', () => {
     await expect.poll(async () => (await layers()).length).toBe(2);
     await shot('06-cancelled-kept-finished');
   }, 180_000);
+
+  it('ETA and the bar cover the whole multi-tile restore: never "0 s left" or 100 % before the end', async () => {
+    await open(bigPhoto, true); // the variant kept by the last test is unsaved
+    await page.getByTestId('task-restore').click();
+    await page.getByTestId('variants-input').fill('2');
+    await page.getByTestId('quality-fast').check({ force: true });
+    // What the user sees, sampled on every change: the bar's label and value, and the progress behind them.
+    await page.evaluate(() => {
+      const seen: Array<{ step: number; total: number; etaMs: number; label: string; text: string; valueText: string | null }> = [];
+      (window as unknown as { __progressSeen: typeof seen }).__progressSeen = seen;
+      const { store } = window.__palettePanel!;
+      let lastStep = -1;
+      const stop = store.subscribe((state) => {
+        const p = state.job?.progress;
+        if (!state.job) { stop(); return; }
+        if (!p || p.step === lastStep) return;
+        lastStep = p.step;
+        // The bar renders after the store changes: read it once React has committed (by then the bar
+        // may show a later step, or be gone with the job: those readings are left out).
+        requestAnimationFrame(() => {
+          const bar = document.querySelector('[data-testid="progress-bar"]');
+          const text = bar?.textContent ?? '';
+          const shown = text.includes(`Step ${p.step}/`);
+          seen.push({ ...p, label: p.label ?? '', text: shown ? text : '', valueText: shown ? bar!.getAttribute('aria-valuetext') : null });
+        });
+      });
+    });
+    const before = await historyCount();
+    await page.getByTestId('generate-button').click();
+    await expect.poll(historyCount, { timeout: 180_000, interval: 100 }).toBe(before + 1);
+    expect(await outcome()).toBe('done');
+    const seen = await page.evaluate(() => (window as unknown as { __progressSeen: Array<{ step: number; total: number; etaMs: number; label: string; text: string; valueText: string | null }> }).__progressSeen);
+    const totals = new Set(seen.map((p) => p.total));
+    expect(totals.size).toBe(1); // planned once over every tile and call, never per tile
+    const total = seen[0]!.total;
+    expect(seen.some((p) => /tiles? \d+(–\d+)? of (\d+)/.test(p.label) && Number(/of (\d+)/.exec(p.label)![1]) > 8)).toBe(true);
+    expect(seen.length).toBeGreaterThan(5);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.step).toBeGreaterThan(seen[i - 1]!.step);
+    const running = seen.filter((q) => q.step < total);
+    expect(running.filter((p) => p.valueText !== null).length).toBeGreaterThan(running.length / 2);
+    for (const p of running) {
+      expect(p.etaMs).toBeGreaterThan(0);
+      if (p.valueText === null) continue;
+      expect(p.text).not.toMatch(/\b0 s left/);
+      expect(Number(p.valueText.replace(' %', ''))).toBeLessThan(100);
+    }
+    // The ETA counts down over the whole job instead of restarting with each tile.
+    const half = seen.find((p) => p.step >= total / 2)!;
+    const late = seen.filter((p) => p.step < total).at(-1)!;
+    expect(late.etaMs).toBeLessThan(half.etaMs);
+    console.log(`multi-tile restore: ${seen.length} progress updates, total ${total}, ${seen[0]!.label} … ${late.label}; eta at half ${half.etaMs} ms, last ${late.etaMs} ms ("${late.text}", ${late.valueText})`);
+    await shot('06b-restore-progress-done');
+    await page.getByTestId('keep-button').click();
+    await expect.poll(async () => (await layers()).length).toBe(2);
+  }, 240_000);
 
   it('replaces "Not connected" with "Reconnected" once the daemon is back', async () => {
     await editor.stopDaemon();

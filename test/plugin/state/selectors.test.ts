@@ -9,6 +9,7 @@ import {
   keptLayer,
   layerName,
   previewPlacement,
+  progressPercent,
 } from '../../../plugin/state/selectors.ts';
 import { initialState, reduce } from '../../../plugin/state/reducer.ts';
 import type { VariantResult, VariantStrip } from '../../../plugin/state/types.ts';
@@ -90,6 +91,9 @@ describe('ETA', () => {
     expect(formatRemaining(0)).toBe('1 s');
     expect(formatRemaining(400)).toBe('1 s');
     expect(formatRemaining(61_200)).toBe('1 min 02 s');
+    expect(progressPercent(999 / 1000)).toBe(99); // a long job's last steps are not "100 %"
+    expect(progressPercent(0.5)).toBe(50);
+    expect(progressPercent(1)).toBe(100);
     const sentJob = reduce(reduce(initialState(URL), { type: 'job/preparing', task: 'restore', at: 0 }), {
       type: 'job/sent', requestId: 'r1', task: 'restore', variants: 1, canvasOffset: { x: 0, y: 0 }, at: 0,
     });
