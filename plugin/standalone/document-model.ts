@@ -14,6 +14,7 @@
  */
 import type { MaskPixels, RgbaPixels, Size } from '../editor/editor-document.ts';
 import { blendRow, forEachOverlap } from './layer-compositing.ts';
+import { groupRange, layerMoveTarget, withGroupMoved } from './layer-stack.ts';
 import { UndoHistory } from './undo-history.ts';
 
 /** What the layer list shows of a layer: everything but its pixels. */
@@ -233,18 +234,26 @@ export class EditorModel {
     });
   }
 
-  /**
-   * Where a layer would go moving one place up (+1) or down (−1): a layer in a group stays in it;
-   * a layer outside groups steps over a whole group. Null when it cannot move that way.
-   */
+  /** Where a layer would go moving one place up (+1) or down (−1) (layer-stack.ts); null when it cannot. */
   moveTarget(index: number, direction: 1 | -1): number | null {
-    const layer = this.layerAt(index);
-    const neighbour = this.layers[index + direction];
-    if (!neighbour) return null;
-    if (layer.groupId !== undefined) return neighbour.groupId === layer.groupId ? index + direction : null;
-    if (neighbour.groupId === undefined) return index + direction;
-    const [bottom, top] = this.groupRange(neighbour.groupId);
-    return direction > 0 ? top : bottom;
+    this.layerAt(index);
+    return layerMoveTarget(this.layers, index, direction);
+  }
+
+  /** Whether group `id` can move one place up (+1) or down (−1) as a block. */
+  canMoveGroup(id: number, direction: 1 | -1): boolean {
+    return withGroupMoved(this.layers, this.groupAt(id).id, direction) !== null;
+  }
+
+  /** Moves a whole group past its neighbour (a layer or another group); one undo step. */
+  moveGroup(id: number, direction: 1 | -1): void {
+    const moved = withGroupMoved(this.layers, this.groupAt(id).id, direction);
+    if (!moved) return;
+    this.change(direction > 0 ? 'Move group up' : 'Move group down', () => {
+      const active = this.layers[this.activeIndex];
+      this.layers = moved;
+      if (active) this.activeIndex = moved.indexOf(active); // the same layer stays active
+    });
   }
 
   moveLayer(index: number, direction: 1 | -1): void {
@@ -415,15 +424,7 @@ export class EditorModel {
   private insertIndex(): number {
     const active = this.layers[this.activeIndex];
     if (!active) return this.layers.length;
-    return active.groupId === undefined ? this.activeIndex + 1 : this.groupRange(active.groupId)[1] + 1;
-  }
-
-  /** The first and last stack index of a group's layers. */
-  private groupRange(id: number): [number, number] {
-    const first = this.layers.findIndex((l) => l.groupId === id);
-    let last = first;
-    while (this.layers[last + 1]?.groupId === id) last++;
-    return [first, last];
+    return active.groupId === undefined ? this.activeIndex + 1 : groupRange(this.layers, active.groupId)[1] + 1;
   }
 
   private layerAt(index: number): EditorLayer {

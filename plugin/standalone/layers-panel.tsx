@@ -1,7 +1,7 @@
 /**
  * The standalone editor's layers panel: Undo / Redo (naming the step they revert), the layer stack
- * top first with groups as collapsible rows that hide and show as one, and actions on the active
- * layer (move up / down, rename, delete). Every edit goes through EditorModel, so each is one undo
+ * top first with groups as collapsible rows that hide, show and move up / down as one, and actions
+ * on the active layer (move up / down, rename, delete). Every edit goes through EditorModel, so each is one undo
  * step; collapsing a group is only a view choice.
  */
 import { useState, type KeyboardEvent } from 'react';
@@ -73,6 +73,16 @@ export function LayersPanel({ model }: { model: EditorModel }) {
                   onDone={(name) => { setRenaming(null); if (name) model.renameGroup(row.group.id, name); }} />
               : <span className="layer-name" title={`${row.group.name} (${row.count} layers) · double-click to rename`}
                   onDoubleClick={() => setRenaming({ kind: 'group', id: row.group.id })}>{row.group.name}</span>}
+            <button type="button" className="row-action" data-testid={`group-up-${row.group.id}`}
+              aria-label={`Move group ${row.group.name} up`} title="Move the group up (as one)"
+              disabled={!model.canMoveGroup(row.group.id, 1)} onClick={() => model.moveGroup(row.group.id, 1)}>
+              ↑
+            </button>
+            <button type="button" className="row-action" data-testid={`group-down-${row.group.id}`}
+              aria-label={`Move group ${row.group.name} down`} title="Move the group down (as one)"
+              disabled={!model.canMoveGroup(row.group.id, -1)} onClick={() => model.moveGroup(row.group.id, -1)}>
+              ↓
+            </button>
             <button type="button" className="row-action" data-testid={`group-delete-${row.group.id}`}
               aria-label={`Delete group ${row.group.name}`} title="Delete the group and its layers"
               disabled={row.count >= model.layers.length} onClick={() => model.deleteGroup(row.group.id)}>

@@ -111,6 +111,18 @@ describe.skipIf(!browserAvailable)('never lose work (Chromium)', () => {
     await shot('04-keep-all-group-collapsed');
     await page.getByTestId(`group-toggle-${group!.id}`).click();
     await page.getByTestId(`group-visible-${group!.id}`).check();
+    // The group moves as one in the stack (past the kept layer, then the photo) and the move undoes.
+    const order = async () => (await layers()).map((l) => l.groupId ?? l.name);
+    const keptName = (await layers())[1]!.name;
+    await page.getByTestId(`group-down-${group!.id}`).click();
+    expect(await order()).toEqual(['photo-a', group!.id, group!.id, keptName]);
+    await page.getByTestId(`group-down-${group!.id}`).click();
+    expect(await order()).toEqual([group!.id, group!.id, 'photo-a', keptName]);
+    expect(await page.getByTestId(`group-down-${group!.id}`).isDisabled()).toBe(true);
+    await shot('04b-group-moved-down');
+    await page.keyboard.press('Control+z');
+    await page.keyboard.press('Control+z');
+    expect(await order()).toEqual(['photo-a', keptName, group!.id, group!.id]);
     await page.getByTestId('undo-button').click(); // show group
     await page.getByTestId('undo-button').click(); // hide group
     await page.getByTestId('undo-button').click(); // keep all

@@ -148,6 +148,34 @@ describe('EditorModel groups and unsaved work', () => {
     expect(model.group(id)).toBeDefined();
   });
 
+  it('a group moves as one past a layer or another group; the active layer stays; undo puts it back', () => {
+    const model = opened();
+    const id = model.addLayerGroup('g', [layer('v1'), layer('v2')]);
+    model.setActive(0);
+    model.addLayer(layer('top'));
+    expect(names(model)).toEqual(['photo', 'top', 'v1', 'v2']);
+    model.setActive(2); // v1
+    expect(model.canMoveGroup(id, 1)).toBe(false);
+    model.moveGroup(id, -1);
+    expect(names(model)).toEqual(['photo', 'v1', 'v2', 'top']);
+    expect(model.layers[model.activeIndex]!.name).toBe('v1');
+    expect(model.history.undoLabel).toBe('Move group down');
+    model.moveGroup(id, -1);
+    expect(names(model)).toEqual(['v1', 'v2', 'photo', 'top']);
+    expect(model.canMoveGroup(id, -1)).toBe(false);
+    model.setActive(3); // top: a new group goes above it
+    const other = model.addLayerGroup('h', [layer('w1')]);
+    model.moveGroup(other, -1);
+    model.moveGroup(other, -1);
+    expect(names(model)).toEqual(['v1', 'v2', 'w1', 'photo', 'top']);
+    model.moveGroup(other, -1); // past the whole group g, not into it
+    expect(names(model)).toEqual(['w1', 'v1', 'v2', 'photo', 'top']);
+    expect(model.layerInfo().map((l) => l.groupId)).toEqual([other, id, id, undefined, undefined]);
+    for (let i = 0; i < 6; i++) model.undo();
+    expect(names(model)).toEqual(['photo', 'top', 'v1', 'v2']);
+    expect(model.layerInfo().map((l) => l.groupId)).toEqual([undefined, undefined, id, id]);
+  });
+
   it('keeps at least one layer', () => {
     const model = opened();
     expect(() => model.deleteLayer(0)).toThrow(RangeError);
