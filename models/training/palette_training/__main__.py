@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     p_triton.add_argument("--name", default=None, help="served model name (default: the model folder's name)")
     p_triton.add_argument("--max-batch", type=int, default=16)
     p_triton.add_argument("--queue-delay-us", type=int, default=2000, help="dynamic batcher's max queue delay")
+    p_triton.add_argument("--no-dynamic-batching", action="store_true",
+                          help="run each call as sent (pixels independent of other jobs, bit for bit)")
 
     p_fixture = sub.add_parser("fixture", help="regenerate the tiny test model")
     p_fixture.add_argument("--out", type=Path, default=Path("../../test/fixtures/tiny-model"))
@@ -142,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             entry = write_triton_repo(args.model, args.out, args.name, args.max_batch,
-                                      queue_delay_us=args.queue_delay_us)
+                                      queue_delay_us=args.queue_delay_us,
+                                      dynamic_batching=not args.no_dynamic_batching)
         except TritonRepoError as error:
             parser.error(str(error))
         print(f"triton repository entry: {entry} (serve it: {args.out / 'README.md'})")

@@ -60,23 +60,31 @@ def _tensor(name: str, dims: str, extra: str = "") -> str:
     return f'  {{ name: "{name}", data_type: TYPE_FP32, dims: [ {dims} ]{extra} }}'
 
 
-def config_pbtxt(name: str, kind: str, count: int, max_batch: int, preferred: list[int], queue_delay_us: int) -> str:
-    """Triton's model configuration (protobuf text format) for one instance kind (KIND_GPU or KIND_CPU)."""
+def config_pbtxt(name: str, kind: str, count: int, max_batch: int, preferred: list[int], queue_delay_us: int,
+                 dynamic_batching: bool = True) -> str:
+    """Triton's model configuration (protobuf text format) for one instance kind (KIND_GPU or KIND_CPU).
+
+    Without dynamic batching each call runs as sent: a job's pixels then do not depend on what other jobs
+    run beside it (merged calls differ in the last float bits, see daemon/model-scheduler.ts).
+    """
     inputs = ",\n".join([
         _tensor("cond", "3, -1, -1"),
         _tensor("y_t", "3, -1, -1"),
         _tensor("gamma", "1", ", reshape: { shape: [ ] }"),
     ])
     sizes = ", ".join(str(s) for s in preferred if s <= max_batch)
+    batcher = (
+        "# Calls of concurrent jobs (and of several daemons) with the same H×W are merged up to max_batch_size.\n"
+        f"dynamic_batching {{\n  preferred_batch_size: [ {sizes} ]\n"
+        f"  max_queue_delay_microseconds: {queue_delay_us}\n}}\n"
+    ) if dynamic_batching else ""
     return (
         f'name: "{name}"\n'
         'backend: "onnxruntime"\n'
         f"max_batch_size: {max_batch}\n"
         f"input [\n{inputs}\n]\n"
         f"output [\n{_tensor('eps', '3, -1, -1')}\n]\n"
-        "# Calls of concurrent jobs (and of several daemons) with the same H×W are merged up to max_batch_size.\n"
-        f"dynamic_batching {{\n  preferred_batch_size: [ {sizes} ]\n"
-        f"  max_queue_delay_microseconds: {queue_delay_us}\n}}\n"
+        f"{batcher}"
         f"instance_group [\n  {{ kind: {kind}, count: {count} }}\n]\n"
     )
 
@@ -129,7 +137,7 @@ spec:
 
 def write_triton_repo(model_dir: Path, repo_dir: Path, name: str | None = None, max_batch: int = 16,
                       preferred: tuple[int, ...] = (4, 8, 16), queue_delay_us: int = 2000,
-                      cpu_instances: int = 2) -> Path:
+                      cpu_instances: int = 2, dynamic_batching: bool = True) -> Path:
     """Writes (or refreshes) the repository entry for one model; returns DIR/<name>."""
     manifest_path = model_dir / MANIFEST_FILE
     if not manifest_path.is_file():
@@ -150,9 +158,9 @@ def write_triton_repo(model_dir: Path, repo_dir: Path, name: str | None = None, 
     (entry / "configs").mkdir(exist_ok=True)
     shutil.copyfile(onnx_path, entry / "1" / "model.onnx")
     sizes = list(preferred)
-    (entry / "config.pbtxt").write_text(config_pbtxt(name, "KIND_GPU", 1, max_batch, sizes, queue_delay_us))
-    (entry / "configs" / "cpu.pbtxt").write_text(
-        config_pbtxt(name, "KIND_CPU", cpu_instances, max_batch, sizes, queue_delay_us))
+    for path, kind, count in [(entry / "config.pbtxt", "KIND_GPU", 1),
+                              (entry / "configs" / "cpu.pbtxt", "KIND_CPU", cpu_instances)]:
+        path.write_text(config_pbtxt(name, kind, count, max_batch, sizes, queue_delay_us, dynamic_batching))
     (repo_dir / "README.md").write_text(readme(name, manifest.get("version", "")))
     (repo_dir / "inferenceservice.yaml").write_text(inference_service(name))
     return entry

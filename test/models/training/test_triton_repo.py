@@ -68,5 +68,8 @@ def test_the_command_line_names_the_served_model(tmp_path: Path, capsys: pytest.
     assert "triton repository entry" in capsys.readouterr().out
     config = (tmp_path / "palette" / "config.pbtxt").read_text()
     assert 'name: "palette"' in config and "max_batch_size: 4" in config and "preferred_batch_size: [ 4 ]" in config
+    assert main(argv + ["--no-dynamic-batching"]) == 0
+    unbatched = (tmp_path / "palette" / "config.pbtxt").read_text()
+    assert "dynamic_batching" not in unbatched and "max_batch_size: 4" in unbatched
     with pytest.raises(SystemExit):
         main(["triton-repo", "--model", str(tmp_path / "none"), "--out", str(tmp_path)])
