@@ -85,6 +85,7 @@ export function buildGenerateRequest(
       throw new PanelError('NO_EXTEND_SIDE', 'No side is turned on, or the amount is 0.');
     }
     request.extend = extend;
+    request.strength = settings.extend.strength / 100;
     canvasOffset = { x: px.left, y: px.top };
   } else if (task === 'colorize' && !settings.colorize.replaceColour) {
     const share = colouredShare(layer);

@@ -61,6 +61,8 @@ export function maxExtendAmount(unit: ExtendUnit): number {
 
 /** Restore's default strength, percent: the daemon's DEFAULT_RESTORE_STRENGTH (chosen by evaluation). */
 export const DEFAULT_RESTORE_STRENGTH_PERCENT = 30;
+/** Extend's default strength, percent: the daemon's DEFAULT_UNCROP_STRENGTH (chosen by evaluation). */
+export const DEFAULT_EXTEND_STRENGTH_PERCENT = 50;
 
 const common = (variants: number, quality: QualityPreset = 'balanced'): CommonSettings => ({
   variants,
@@ -73,7 +75,7 @@ export function defaultSettings(): TaskSettings {
   return {
     fill: { ...common(4), feather: 8, grow: 4 },
     colorize: { ...common(2), replaceColour: false },
-    extend: { ...common(2), sides: { left: false, right: true, top: false, bottom: false }, amount: 25, unit: 'percent' },
+    extend: { ...common(2), sides: { left: false, right: true, top: false, bottom: false }, amount: 25, unit: 'percent', strength: DEFAULT_EXTEND_STRENGTH_PERCENT },
     restore: { ...common(1), strength: DEFAULT_RESTORE_STRENGTH_PERCENT },
   };
 }
@@ -110,7 +112,7 @@ export function randomSeed(random: () => number = Math.random): number {
 export type CommonPatch = Partial<Omit<CommonSettings, 'seed'>> & { seed?: Partial<SeedSetting> };
 export type FillPatch = CommonPatch & Partial<Pick<FillSettings, 'feather' | 'grow'>>;
 export type ExtendPatch = CommonPatch &
-  Partial<Pick<ExtendSettings, 'amount' | 'unit'>> & { sides?: Partial<Record<ExtendSide, boolean>> };
+  Partial<Pick<ExtendSettings, 'amount' | 'unit' | 'strength'>> & { sides?: Partial<Record<ExtendSide, boolean>> };
 export type RestorePatch = CommonPatch & Partial<Pick<RestoreSettings, 'strength'>>;
 export type ColorizePatch = CommonPatch & Partial<Pick<ColorizeSettings, 'replaceColour'>>;
 export type SettingsPatch = FillPatch & ExtendPatch & RestorePatch & ColorizePatch;
@@ -151,6 +153,7 @@ export function applySettingsPatch(
         if (patch.amount === undefined) next.amount = patch.unit === 'percent' ? 25 : 256;
       }
       if (patch.amount !== undefined) next.amount = clampExtendAmount(patch.amount, next.unit);
+      if (patch.strength !== undefined) next.strength = clampInt(patch.strength, 1, 100);
       return { ...settings, extend: next };
     }
     case 'restore': {

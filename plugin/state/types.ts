@@ -78,6 +78,11 @@ export interface ExtendSettings extends CommonSettings {
   /** 0 … 400 percent, or 0 … 16384 px. */
   amount: number;
   unit: ExtendUnit;
+  /**
+   * 1 … 100 %: how much of the sampling schedule runs, starting from the photo mirrored outward
+   * noised to that level (GenerateRequest.strength); 100 = from pure noise (the most varied variants).
+   */
+  strength: number;
 }
 
 export interface RestoreSettings extends CommonSettings {

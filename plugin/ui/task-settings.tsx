@@ -132,6 +132,11 @@ export function TaskSettingsView() {
         <Slider label="Strength (%)" minValue={1} maxValue={100} value={settings.restore.strength}
           onChange={(strength) => update({ strength })} width="size-2400" data-testid="restore-strength" />
       )}
+      {task === 'extend' && (
+        <Slider label="Strength (%)" minValue={1} maxValue={100} value={settings.extend.strength}
+          onChange={(strength) => update({ strength })} width="size-2400" data-testid="extend-strength"
+          aria-label="Strength (%): lower keeps closer to the photo mirrored outward, 100 invents freely" />
+      )}
     </Flex>
   );
 }

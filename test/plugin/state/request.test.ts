@@ -123,9 +123,20 @@ describe('buildGenerateRequest', () => {
     expect(at(0).strength).toBe(0.01); // clamped to 1 %: 0 would generate nothing
     expect(at(250).strength).toBe(1); // clamped to 100 %
     expect(() => validateClientMessage({ type: 'generate', id: 'r1', request: at(35) }, WELCOME.limits)).not.toThrow();
-    // Other tasks never send it (the protocol refuses strength outside restore).
+    // Fill and colorize send none (the daemon's default, 1), whatever restore's is.
     const fill = applySettingsPatch(applySettingsPatch(defaultSettings(), 'restore', { strength: 20 }), 'fill', {});
     expect(buildGenerateRequest('fill', fill, { layer, selection: selection() }, WELCOME).request.strength).toBeUndefined();
+  });
+
+  it("extend sends its own strength, 50 % unless changed, independent of restore's", () => {
+    const at = (strength: number) =>
+      buildGenerateRequest('extend', applySettingsPatch(applySettingsPatch(defaultSettings(), 'restore', { strength: 20 }), 'extend', { strength }),
+        { layer, selection: null }, WELCOME).request;
+    expect(buildGenerateRequest('extend', defaultSettings(), { layer, selection: null }, WELCOME).request.strength).toBe(0.5);
+    expect(at(100).strength).toBe(1);
+    expect(at(70).strength).toBe(0.7);
+    expect(at(0).strength).toBe(0.01);
+    expect(() => validateClientMessage({ type: 'generate', id: 'r1', request: at(70) }, WELCOME.limits)).not.toThrow();
   });
 
   it('extend: uncrop with the chosen sides, and the left/top extension as canvas offset', () => {
