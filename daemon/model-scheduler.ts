@@ -89,7 +89,8 @@ export class ModelScheduler {
   private gathering = false;
   private sent = 0;
   private merged = 0;
-  private readonly batching: boolean;
+  /** Whether calls of concurrent jobs are merged (options.batching). */
+  readonly batching: boolean;
   private readonly maxBatchPixels: number;
 
   constructor(options: ModelSchedulerOptions = {}) {

@@ -63,6 +63,8 @@ export interface ServerOptions {
   /** Queue bounds (announced in welcome.limits) and how many jobs run at once. */
   queue?: QueueOptions;
   maxBatch?: number;
+  /** Merge concurrent jobs' model calls (daemon/model-scheduler.ts); off by default, not bit-exact. */
+  batching?: boolean;
   version?: string;
   webRoot?: string;
   log?: (line: string) => void;
@@ -96,7 +98,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Known once listening (port 0 picks one); no request is handled before that.
   let hosts: HostAllowList | undefined;
   const queue = new FairQueue(options.queue);
-  const scheduler = new ModelScheduler();
+  const scheduler = new ModelScheduler({ batching: options.batching ?? false });
   const webRoot = options.webRoot ?? WEB_ROOT;
   const sessions = new Set<Session>();
 

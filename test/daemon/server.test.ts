@@ -272,6 +272,17 @@ describe('daemon security settings', () => {
   });
 });
 
+describe('daemon scheduling options', () => {
+  it('merges jobs’ model calls only when asked (batching is not bit-exact on the CPU)', async () => {
+    const registry = ModelRegistry.scan({ root: join(REPO_ROOT, 'no-models-here'), extraDirs: [FIXTURE], device: 'cpu' });
+    const plain = await startServer({ host: '127.0.0.1', port: 0, registry, log: () => undefined });
+    const batching = await startServer({ host: '127.0.0.1', port: 0, registry, log: () => undefined, batching: true });
+    expect([plain.scheduler.batching, batching.scheduler.batching]).toEqual([false, true]);
+    await Promise.all([plain.close(), batching.close()]);
+    await registry.close();
+  });
+});
+
 /** A GET with any Host header (fetch may not set Host), resolved with its status. */
 function getWithHost(port: number, path: string, host: string, method = 'GET'): Promise<number> {
   return new Promise((resolve, reject) => {
