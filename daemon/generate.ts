@@ -19,7 +19,7 @@ import { sameRect, type Rect } from './rect.ts';
 import { runColorize } from './tasks/colorize.ts';
 import { runFill } from './tasks/fill.ts';
 import { runRestore } from './tasks/restore.ts';
-import type { MaskImage, ModelGeometry, RgbaImage, RunModelJob, TaskOutput } from './tasks/types.ts';
+import type { MaskImage, ModelGeometry, ModelJob, RgbaImage, RunModelJob, TaskOutput } from './tasks/types.ts';
 import { runUncrop } from './tasks/uncrop.ts';
 import { cropRgba, tensorToRgba } from './tensor-image.ts';
 
@@ -127,6 +127,7 @@ export async function generate(request: GenerateRequest, registry: ModelRegistry
     format: request.preview?.format ?? 'jpeg',
   } as const;
   const previews = new PreviewEncoder(previewOptions.maxSize, previewOptions.format, seeds.length, hooks.onPreview);
+  const finished = new FinishedSamples();
   const run: RunModelJob = createJobRunner(
     options.viaScheduler ? options.viaScheduler(runner) : runner,
     { sampler, steps, eta: request.eta ?? defaults.eta, seeds, maxBatch: options.maxBatch, strength: strengthFor(request) },
@@ -134,17 +135,37 @@ export async function generate(request: GenerateRequest, registry: ModelRegistry
       previewIntervalMs: hooks.onPreview ? previewOptions.intervalMs : 0,
       ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
       onPreview: (p) => previews.offer(p),
+      onSubBatchDone: (job, samples) => finished.record(job, samples),
     },
     signal,
   );
   const geometry: ModelGeometry = { workingSize: workingSizeFor(request, model.manifest), sizeMultiple: model.manifest.size_multiple };
   const started = performance.now();
-  const output = await runTask(request, image, mask, geometry, run, seeds.length);
+  let output: TaskOutput;
+  try {
+    output = await runTask(request, image, mask, geometry, finished.counting(run), seeds.length);
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    // Cancelled: the variants whose sampling had finished are still sent, before `cancelled`.
+    // Best effort: if that fails, the request still ends as the cancel it is.
+    const replay = finished.replay(seeds.length);
+    if (replay) {
+      await previews.flush();
+      await runTask(request, image, mask, geometry, replay.run, replay.variants)
+        .then((partial) => sendResults(partial, seeds, hooks))
+        .catch(() => undefined);
+    }
+    throw error;
+  }
   const sampleMs = performance.now() - started;
   await previews.flush();
+  await sendResults(output, seeds, hooks, signal);
+  return { sampleMs, seeds };
+}
 
+async function sendResults(output: TaskOutput, seeds: number[], hooks: GenerateHooks, signal?: AbortSignal): Promise<void> {
   for (const [variant, layer] of output.layers.entries()) {
-    signal.throwIfAborted();
+    signal?.throwIfAborted();
     const png = await encodePng(layer);
     hooks.onResult?.({
       variant,
@@ -153,7 +174,46 @@ export async function generate(request: GenerateRequest, registry: ModelRegistry
       canvas: output.canvas,
     });
   }
-  return { sampleMs, seeds };
+}
+
+/**
+ * The samples of a request's finished sub-batches, so a cancel keeps whole variants. Only a request
+ * of one model job with one group qualifies (fill, colorize, a one-tile restore or one-pass
+ * extend): there the first k samples are variants 0 … k−1 complete, and running the task again for
+ * k variants over those samples (no model call) composites exactly the layers a full run would
+ * have made for them. In tiled or multi-pass requests no variant is complete before the last job.
+ */
+export class FinishedSamples {
+  private jobs = 0;
+  private latest: { job: ModelJob; samples: Float32Array[] } | null = null;
+
+  /** `run`, counting the request's jobs. */
+  counting(run: RunModelJob): RunModelJob {
+    const counted: RunModelJob = (job) => {
+      this.jobs++;
+      return run(job);
+    };
+    return run.variantsPerCall ? Object.assign(counted, { variantsPerCall: run.variantsPerCall }) : counted;
+  }
+
+  record(job: ModelJob, samples: readonly Float32Array[]): void {
+    this.latest = { job, samples: [...samples] };
+  }
+
+  /** A runner answering the task's one job from the finished samples, and how many variants they are. */
+  replay(variants: number): { run: RunModelJob; variants: number } | null {
+    const latest = this.latest;
+    if (!latest || this.jobs !== 1 || (latest.job.groups?.length ?? 1) !== 1 || (latest.job.part?.count ?? 1) !== 1) return null;
+    const done = latest.samples.length;
+    if (done === 0 || done >= variants) return null;
+    const run: RunModelJob = async (job) => {
+      if (job.width !== latest.job.width || job.height !== latest.job.height || job.label !== latest.job.label) {
+        throw new DaemonError('MODEL_RUN_FAILED', `replay of "${latest.job.label}" asked for another job ("${job.label}")`);
+      }
+      return latest.samples;
+    };
+    return { run, variants: done };
+  }
 }
 
 function runTask(request: GenerateRequest, image: RgbaImage, mask: MaskImage | undefined, geometry: ModelGeometry,

@@ -76,6 +76,11 @@ export interface JobEvents {
   onPreview?: (preview: JobPreview) => void;
   /** Minimum time between previews; 0 = none. */
   previewIntervalMs: number;
+  /**
+   * After each sub-batch of a job: the job and its samples so far (items 0 … k−1, in order). A
+   * cancelled request delivers the variants these cover (generate.ts) instead of dropping them.
+   */
+  onSubBatchDone?: (job: ModelJob, samples: readonly Float32Array[]) => void;
 }
 
 /** A second stream per seed for the hole noise of x, so it never aliases the sampler's noise. */
@@ -162,6 +167,7 @@ export function createJobRunner(model: ModelCalls, settings: SamplingSettings, e
       });
       stepsDone = before + runSteps;
       for (let i = 0; i < n; i++) outputs.push(result.slice(i * perVariant, (i + 1) * perVariant));
+      events.onSubBatchDone?.(job, outputs);
     }
     return outputs;
   };

@@ -197,3 +197,43 @@ describe('generate over a whole request', () => {
     }
   });
 });
+
+describe('a cancelled request keeps its finished variants', () => {
+  const registry = ModelRegistry.scan({ root: join(REPO_ROOT, 'no-models-here'), extraDirs: [join(REPO_ROOT, 'test', 'fixtures', 'tiny-model')], device: 'cpu', intraOpThreads: 1 });
+  afterAll(async () => registry.close());
+
+  const mask = () => {
+    const data = new Uint8Array(32 * 32);
+    for (let y = 8; y < 20; y++) data.fill(255, y * 32 + 8, y * 32 + 20);
+    return { format: 'gray8' as const, width: 32, height: 32, data };
+  };
+  const fill = (variants: number): GenerateRequest => ({
+    task: 'fill', image: rgba(32, 32), mask: mask(), variants, seeds: [11, 12, 13, 14].slice(0, variants), steps: 3, sampler: 'ddim', preview: { intervalMs: 0 },
+  });
+
+  /** Runs `request` one variant per call, cancelling once `cancelAtStep` steps are done. */
+  async function cancelled(request: GenerateRequest, cancelAtStep: number) {
+    const abort = new AbortController();
+    const results: Array<{ variant: number; seed: number; data: Uint8Array }> = [];
+    const outcome = generate(request, registry, {
+      onProgress: (p) => { if (p.step === cancelAtStep) abort.abort(); },
+      onResult: (r) => results.push({ variant: r.variant, seed: r.seed, data: r.layer.image.data }),
+    }, abort.signal, { maxBatch: 1 });
+    await expect(outcome).rejects.toThrow();
+    return results;
+  }
+
+  it('fill in sub-batches of one: cancelled in the third, the first two are sent, the same pixels as a full run', async () => {
+    const results = await cancelled(fill(4), 7); // steps 1–3: variant 0, 4–6: variant 1, 7: the third's first
+    expect(results.map((r) => [r.variant, r.seed])).toEqual([[0, 11], [1, 12]]);
+    const full: Uint8Array[] = [];
+    await generate(fill(4), registry, { onResult: (r) => full.push(r.layer.image.data) }, new AbortController().signal, { maxBatch: 1 });
+    expect(results.map((r) => Buffer.from(r.data).equals(Buffer.from(full[r.variant]!)))).toEqual([true, true]);
+  });
+
+  it('cancelled in the first sub-batch, or in a tiled restore, sends nothing', async () => {
+    expect(await cancelled(fill(3), 2)).toEqual([]);
+    const restore: GenerateRequest = { task: 'restore', image: rgba(64, 48), variants: 2, seeds: [1, 2], steps: 2, strength: 1, sampler: 'ddim', preview: { intervalMs: 0 } };
+    expect(await cancelled(restore, 3)).toEqual([]); // six tiles: no variant is whole before the end
+  });
+});

@@ -38,11 +38,14 @@ export async function openEditor(options: {
   tmpPrefix: string;
   viewport: { width: number; height: number };
   acceptDownloads?: boolean;
+  /** The daemon's variants per model call (default 8): lower splits small batches into sub-batches. */
+  maxBatch?: number;
 }): Promise<EditorSession> {
   const tmp = mkdtempSync(join(tmpdir(), options.tmpPrefix));
   await promisify(execFile)(process.execPath, [BUILD_SCRIPT, '--out', tmp, '--dev'], { cwd: REPO_ROOT });
   const registry = ModelRegistry.scan({ root: join(tmp, 'no-models'), extraDirs: [FIXTURE], device: 'cpu', intraOpThreads: 1 });
-  const start = (port: number) => startServer({ host: '127.0.0.1', port, registry, webRoot: join(tmp, 'web'), log: () => undefined });
+  const start = (port: number) => startServer({ host: '127.0.0.1', port, registry, webRoot: join(tmp, 'web'), log: () => undefined,
+    ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}) });
   let server = await start(0);
   let port = server.port;
   const browser = await chromium.launch({

@@ -35,7 +35,8 @@ describe.skipIf(!browserAvailable)('never lose work (Chromium)', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    editor = await openEditor({ tmpPrefix: 'palette-nlw-', viewport: { width: 1280, height: 720 } });
+    // Two variants a model call: a batch of 3 runs as 2 + 1, so a cancel can fall between them.
+    editor = await openEditor({ tmpPrefix: 'palette-nlw-', viewport: { width: 1280, height: 720 }, maxBatch: 2 });
     ({ page, tmp } = editor);
     photoA = await writePhoto(tmp, 'photo-a.png', 96, 64, 40);
     photoB = await writePhoto(tmp, 'photo-b.png', 80, 60, 220);
@@ -166,26 +167,27 @@ describe.skipIf(!browserAvailable)('never lose work (Chromium)', () => {
 
   it('a cancelled batch keeps the variants that finished', async () => {
     await open(bigPhoto);
-    await page.getByTestId('task-restore').click();
+    await page.evaluate(() => window.__paletteEditor!.setSelectionRect(60, 40, 120, 100));
+    await page.getByTestId('task-fill').click();
     await page.getByTestId('variants-input').fill('3');
-    await page.getByTestId('quality-fast').check({ force: true });
-    // Cancel the moment the first variant arrives: the others are still being encoded and sent.
+    await page.getByTestId('quality-balanced').check({ force: true });
+    // Cancel in the second sub-batch (variant 3), once variants 1 and 2 have finished sampling; at a
+    // 128-px working size it runs long enough for the cancel to land in it.
     await page.evaluate(() => {
       const { store, controller } = window.__palettePanel!;
+      store.dispatch({ type: 'settings/update', task: 'fill', patch: { workingSize: 128 } });
       const stop = store.subscribe((state) => {
-        if ((state.strip?.results.length ?? 0) > 0) { stop(); controller.cancel(); }
+        const job = state.job;
+        if (job?.progress && job.steps && job.progress.step > job.steps) { stop(); controller.cancel(); }
       });
     });
     const before = await historyCount();
     await page.getByTestId('generate-button').click();
     await expect.poll(historyCount, { timeout: 120_000, interval: 100 }).toBe(before + 1);
-    const results = await panel<number>('s.strip.results.length');
-    expect(results).toBeGreaterThanOrEqual(1);
-    expect(await page.locator('[data-testid^="variant-"]').count()).toBe(results);
-    if ((await outcome()) === 'cancelled') {
-      expect(results).toBeLessThan(3);
-      await expect.poll(() => page.getByTestId('error-banner').innerText()).toContain(`${results} of 3 variants had finished`);
-    }
+    expect(await outcome()).toBe('cancelled');
+    expect(await panel<number[]>('s.strip.results.map((r) => r.variant)')).toEqual([0, 1]);
+    expect(await page.locator('[data-testid^="variant-"]').count()).toBe(2);
+    await expect.poll(() => page.getByTestId('error-banner').innerText()).toContain('2 of 3 variants had finished');
     await expect.poll(() => panel<number | null>('s.previewedVariant')).toBe(0); // shown, ready to keep
     await page.getByTestId('keep-button').click();
     await expect.poll(async () => (await layers()).length).toBe(2);
@@ -226,11 +228,13 @@ describe.skipIf(!browserAvailable)('never lose work (Chromium)', () => {
     const totals = new Set(seen.map((p) => p.total));
     expect(totals.size).toBe(1); // planned once over every tile and call, never per tile
     const total = seen[0]!.total;
-    expect(seen.some((p) => /tiles? \d+(–\d+)? of (\d+)/.test(p.label) && Number(/of (\d+)/.exec(p.label)![1]) > 8)).toBe(true);
+    // "tile 5/88" or "tiles 1–4 of 88": many tiles, over many model calls.
+    const tiles = Math.max(...seen.map((p) => Number(/^tiles? .*?(\d+)$/.exec(p.label)?.[1] ?? 0)));
+    expect(tiles).toBeGreaterThan(8);
     expect(seen.length).toBeGreaterThan(5);
     for (let i = 1; i < seen.length; i++) expect(seen[i]!.step).toBeGreaterThan(seen[i - 1]!.step);
     const running = seen.filter((q) => q.step < total);
-    expect(running.filter((p) => p.valueText !== null).length).toBeGreaterThan(running.length / 2);
+    expect(running.filter((p) => p.valueText !== null).length).toBeGreaterThan(10); // the bar lags some steps
     for (const p of running) {
       expect(p.etaMs).toBeGreaterThan(0);
       if (p.valueText === null) continue;
