@@ -38,45 +38,55 @@ export interface UxpLayer {
   delete(): Promise<void> | void;
 }
 
-export interface UxpDocument {
+/**
+ * The document, generic in its layer type `L`: layers the host hands out (createPixelLayer) are
+ * handed back to it (createLayerGroup's fromLayers), so the real host is checked with its own Layer
+ * (plugin/entries/uxp.tsx, against @types/photoshop) and the fakes with theirs.
+ */
+export interface UxpDocument<L extends UxpLayer = UxpLayer> {
   readonly id: number;
   readonly width: number;
   readonly height: number;
-  readonly layers: ArrayLike<UxpLayer>;
-  readonly activeLayers: ArrayLike<UxpLayer>;
+  readonly layers: ArrayLike<L>;
+  readonly activeLayers: ArrayLike<L>;
   /** Photoshop 25.0+: `bounds` is null when nothing is selected. */
   readonly selection?: { readonly bounds: UxpBounds | null } | null;
-  createPixelLayer(options: { name: string }): Promise<UxpLayer | null>;
-  createLayerGroup(options: { name: string; fromLayers?: UxpLayer[] }): Promise<UxpLayer | null>;
+  createPixelLayer(options: { name: string }): Promise<L | null>;
+  createLayerGroup(options: { name?: string; fromLayers?: L | L[] }): Promise<L | null>;
   resizeCanvas(width: number, height: number, anchor?: string): Promise<void>;
 }
+
+/** What suspendHistory hands back and resumeHistory takes (an object, not a bare id). */
+export interface UxpHistorySuspension { historySuspensionID: number }
 
 export interface UxpExecutionContext {
   readonly isCancelled?: boolean;
   readonly hostControl: {
-    suspendHistory(options: { documentID: number; name: string }): Promise<number>;
-    resumeHistory(suspensionID: number, commit?: boolean): Promise<void>;
+    suspendHistory(options: { documentID: number; name: string }): Promise<UxpHistorySuspension>;
+    resumeHistory(suspension: UxpHistorySuspension, commit?: boolean): Promise<void>;
   };
 }
 
-export interface UxpHost {
-  app: { readonly activeDocument: UxpDocument | null };
+/** The host modules, generic in the layer and image-data types they hand out and take back (`L`, `I`). */
+export interface UxpHost<L extends UxpLayer = UxpLayer, I extends UxpImageData = UxpImageData> {
+  app: { readonly activeDocument: UxpDocument<L> | null };
   core: {
     executeAsModal<T>(target: (context: UxpExecutionContext) => Promise<T>, options: { commandName: string }): Promise<T>;
   };
   imaging: {
     getPixels(options: {
       documentID: number; layerID?: number; sourceBounds?: UxpBounds; targetSize?: { width?: number; height?: number };
-      componentSize?: number; applyAlpha?: boolean; colorSpace?: string; colorProfile?: string;
-    }): Promise<{ imageData: UxpImageData; sourceBounds: UxpBounds; level?: number }>;
-    getSelection(options: { documentID: number; sourceBounds?: UxpBounds }): Promise<{ imageData: UxpImageData; sourceBounds: UxpBounds }>;
+      componentSize?: 8 | 16 | 32; applyAlpha?: boolean; colorSpace?: string; colorProfile?: string;
+    }): Promise<{ imageData: I; sourceBounds: UxpBounds; level?: number }>;
+    getSelection(options: { documentID: number; sourceBounds?: UxpBounds }): Promise<{ imageData: I; sourceBounds: UxpBounds }>;
     putPixels(options: {
-      documentID: number; layerID: number; imageData: UxpImageData; replace?: boolean;
-      targetBounds?: { left: number; top: number }; commandName?: string;
+      documentID: number; layerID: number; imageData: I; replace?: boolean;
+      /** The full rectangle: @types/photoshop's PutPixelsOptions takes Bounds, not a bare corner. */
+      targetBounds?: UxpBounds; commandName?: string;
     }): Promise<void>;
     createImageDataFromBuffer(data: Uint8Array, options: {
       width: number; height: number; components: number; chunky?: boolean; colorSpace: string; colorProfile?: string;
-    }): Promise<UxpImageData>;
+    }): Promise<I>;
   };
   action: { batchPlay(descriptors: object[], options: object): Promise<unknown[]> };
   /** `require('photoshop').constants`; only AnchorPosition is used. Defaults to the documented values. */
@@ -92,12 +102,12 @@ const DEFAULT_ANCHORS: Record<AnchorName, string> = {
 export const SRGB_PROFILE = 'sRGB IEC61966-2.1';
 export const PREVIEW_LAYER_NAME = 'Palette preview';
 
-export class UxpDocumentAdapter implements EditorDocument {
+export class UxpDocumentAdapter<L extends UxpLayer = UxpLayer, I extends UxpImageData = UxpImageData> implements EditorDocument {
   readonly host = 'photoshop' as const;
   private preview: { documentID: number; layerID: number } | null = null;
   private readonly anchors: Record<AnchorName, string>;
 
-  constructor(private readonly ps: UxpHost) {
+  constructor(private readonly ps: UxpHost<L, I>) {
     this.anchors = ps.constants?.AnchorPosition ?? DEFAULT_ANCHORS;
   }
 
@@ -204,7 +214,7 @@ export class UxpDocumentAdapter implements EditorDocument {
     const doc = this.requireDocument();
     const decoded = await Promise.all(layers.map((l) => decodePng(l.png)));
     await this.modify(doc, groupName, async () => {
-      const created: UxpLayer[] = [];
+      const created: L[] = [];
       for (const [i, layer] of layers.entries()) created.push(await this.createLayer(doc, layer.name, layer, decoded[i]!));
       const group = await doc.createLayerGroup({ name: groupName, fromLayers: created });
       if (!group) throw new EditorError('HOST_ERROR', `Photoshop did not create the group "${groupName}".`);
@@ -222,7 +232,7 @@ export class UxpDocumentAdapter implements EditorDocument {
 
   // ---- helpers ---------------------------------------------------------------------------------
 
-  private activeDocument(): UxpDocument | null {
+  private activeDocument(): UxpDocument<L> | null {
     try {
       return this.ps.app.activeDocument ?? null;
     } catch {
@@ -230,7 +240,7 @@ export class UxpDocumentAdapter implements EditorDocument {
     }
   }
 
-  private requireDocument(): UxpDocument {
+  private requireDocument(): UxpDocument<L> {
     const doc = this.activeDocument();
     if (!doc) throw new EditorError('NO_DOCUMENT', 'Open a document in Photoshop first.');
     return doc;
@@ -242,7 +252,7 @@ export class UxpDocumentAdapter implements EditorDocument {
   }
 
   /** A modal scope whose changes become one history step named `name`, rolled back on failure. */
-  private modify<T>(doc: UxpDocument, name: string, target: () => Promise<T>): Promise<T> {
+  private modify<T>(doc: UxpDocument<L>, name: string, target: () => Promise<T>): Promise<T> {
     return hostCall(() => this.ps.core.executeAsModal(async (context) => {
       const suspension = await context.hostControl.suspendHistory({ documentID: doc.id, name });
       let result: T;
@@ -257,7 +267,7 @@ export class UxpDocumentAdapter implements EditorDocument {
     }, { commandName: name }));
   }
 
-  private async deletePreview(doc: UxpDocument): Promise<void> {
+  private async deletePreview(doc: UxpDocument<L>): Promise<void> {
     if (!this.preview || this.preview.documentID !== doc.id) return;
     const layer = findLayer(doc.layers, this.preview.layerID);
     this.preview = null;
@@ -265,7 +275,7 @@ export class UxpDocumentAdapter implements EditorDocument {
   }
 
   /** A new pixel layer holding `pixels` at (x, y), cropped to the canvas. */
-  private async createLayer(doc: UxpDocument, name: string, at: { x: number; y: number }, pixels: RgbaPixels): Promise<UxpLayer> {
+  private async createLayer(doc: UxpDocument<L>, name: string, at: { x: number; y: number }, pixels: RgbaPixels): Promise<L> {
     const layer = await doc.createPixelLayer({ name });
     if (!layer) throw new EditorError('HOST_ERROR', `Photoshop did not create the layer "${name}".`);
     const crop = cropToCanvas(pixels, at.x, at.y, { width: Math.round(doc.width), height: Math.round(doc.height) });
@@ -275,7 +285,8 @@ export class UxpDocumentAdapter implements EditorDocument {
     });
     try {
       await this.ps.imaging.putPixels({
-        documentID: doc.id, layerID: layer.id, imageData, replace: true, targetBounds: { left: crop.left, top: crop.top },
+        documentID: doc.id, layerID: layer.id, imageData, replace: true,
+        targetBounds: { left: crop.left, top: crop.top, right: crop.left + crop.width, bottom: crop.top + crop.height },
       });
     } finally {
       await imageData.dispose();

@@ -174,9 +174,9 @@ export class FakePhotoshop {
           this.calls.push({ method: 'suspendHistory', args: [documentID, name] });
           const id = this.nextSuspension++;
           this.suspensions.set(id, { name, snapshot: this.snapshot(), changed: false });
-          return id;
+          return { historySuspensionID: id };
         },
-        resumeHistory: async (id, commit = true) => {
+        resumeHistory: async ({ historySuspensionID: id }, commit = true) => {
           this.calls.push({ method: 'resumeHistory', args: [id, commit] });
           const s = this.suspensions.get(id);
           if (!s) throw new Error(`unknown suspension ${id}`);

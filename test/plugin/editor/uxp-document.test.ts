@@ -110,7 +110,7 @@ describe('UxpDocumentAdapter', () => {
     expect(doc.activeLayers.map((l) => l.id)).toEqual([photo.id]);
     expect(JSON.stringify([photo.state, small.state].map((s) => ({ ...s, pixels: Array.from(s.pixels) })))).toBe(before);
     const put = ps.calls.find((c) => c.method === 'putPixels')!.args[0] as { targetBounds: unknown };
-    expect(put.targetBounds).toEqual({ left: 3, top: 4 });
+    expect(put.targetBounds).toEqual({ left: 3, top: 4, right: 11, bottom: 10 }); // full Bounds, as @types/photoshop has it
     const create = ps.calls.find((c) => c.method === 'createImageDataFromBuffer')!.args[0];
     expect(create).toMatchObject({ width: 8, height: 6, components: 4, colorSpace: 'RGB', colorProfile: SRGB_PROFILE });
   });
