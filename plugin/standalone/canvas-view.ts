@@ -11,7 +11,7 @@ import type { RgbaPixels, Size } from '../editor/editor-document.ts';
 import type { EditorLayer, EditorModel } from './document-model.ts';
 import type { ExportFormat } from './export-image.ts';
 import { clipRect, unionRect, type PixelRect } from './pixel-rect.ts';
-import { paintSelectionOverlay } from './selection-overlay.ts';
+import { antWidthFor, paintSelectionOverlay } from './selection-overlay.ts';
 import type { Point } from './selection-tools.ts';
 import {
   actualSizeViewport, fitViewport, panBy, rectOnScreen, screenToDocument, zoomAbout, type Viewport,
@@ -30,6 +30,8 @@ export class CanvasView {
   /** The mask the overlays show: the model's selection, or the brush stroke in progress. */
   private overlayMask: Uint8Array | null = null;
   private strokeMask: Uint8Array | null = null;
+  /** The ants' width in document pixels the overlays were painted with (antWidthFor the zoom). */
+  private antWidth = 1;
   private compositeKey = '';
   private documentKey = '';
   private view: Viewport | null = null;
@@ -195,17 +197,20 @@ export class CanvasView {
     }
     // The tint would hide a previewed fill, so the selection is not shown while a variant is previewed.
     const mask = this.strokeMask ?? (model.preview ? null : model.selection);
-    if (mask !== this.overlayMask) {
+    const antWidth = antWidthFor(this.view?.scale ?? 1);
+    if (mask !== this.overlayMask || (mask && antWidth !== this.antWidth)) {
       this.overlayMask = mask;
+      this.antWidth = antWidth;
       this.overlays = mask ? [sizedCanvas(model.size, this.overlays?.[0]), sizedCanvas(model.size, this.overlays?.[1])] : null;
       if (mask) this.paintOverlay({ x: 0, y: 0, width: model.width, height: model.height });
     }
   }
 
   private paintOverlay(rect: PixelRect): void {
-    const area = clipRect(rect, this.model.size, 1); // edge pixels next to the change may gain or lose ants
+    // Pixels up to the ants' width from the change may gain or lose ants.
+    const area = clipRect(rect, this.model.size, this.antWidth);
     if (!area || !this.overlayMask || !this.overlays) return;
-    const [even, odd] = paintSelectionOverlay(this.overlayMask, this.model.size, area);
+    const [even, odd] = paintSelectionOverlay(this.overlayMask, this.model.size, area, this.antWidth);
     putRaw(this.overlays[0], even, area);
     putRaw(this.overlays[1], odd, area);
   }

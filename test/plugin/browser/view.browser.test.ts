@@ -199,6 +199,39 @@ describe.skipIf(!browserAvailable)('standalone editor view in Chromium', () => {
     await shot('view-brush-24mp-1280x720');
   }, 180_000);
 
+  it('shows the marching ants zoomed out to fit a 6000×4000 photo: black and white dashes on the edge', async () => {
+    // Opened by the brush test already (opening it again would land after the selection below).
+    if ((await docSize()).width !== 6000) await open(photos.big, 6000, 4000);
+    await page.getByTestId('tool-rect').click();
+    await page.getByTestId('zoom-fit').click();
+    const box = await frame();
+    const scale = box.width / 6000;
+    expect(scale).toBeLessThan(0.2);
+    await page.evaluate(() => window.__paletteEditor!.setSelectionRect(1500, 1000, 3000, 2000));
+    await page.waitForTimeout(400); // a frame (and an ant phase) later
+    // A strip 6 screen px wide across the left edge, over the middle half of its height.
+    const edge = await page.evaluate(({ x, top, bottom }) => {
+      const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="editor-canvas"]')!;
+      const rect = canvas.getBoundingClientRect();
+      const ratio = canvas.width / rect.width;
+      const data = canvas.getContext('2d')!.getImageData(Math.round((x - 3 - rect.left) * ratio), Math.round((top - rect.top) * ratio),
+        Math.round(6 * ratio), Math.round((bottom - top) * ratio)).data;
+      let dark = 0, light = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        const [r, g, b] = [data[i]!, data[i + 1]!, data[i + 2]!];
+        if (r < 40 && g < 40 && b < 40) dark++;
+        if (r > 215 && g > 215 && b > 215) light++;
+      }
+      return { dark, light, pixels: data.length / 4 };
+    }, { x: box.x + 1500 * scale, top: box.y + 1500 * scale, bottom: box.y + 2500 * scale });
+    console.log(`ants at ${(scale * 100).toFixed(1)} %: ${edge.dark} dark and ${edge.light} light of ${edge.pixels} pixels across the edge`);
+    await shot('view-ants-zoomed-out-1280x720');
+    // About one screen pixel of the six is the ants' line, half of it dark and half light.
+    expect(edge.dark / edge.pixels).toBeGreaterThan(0.04);
+    expect(edge.light / edge.pixels).toBeGreaterThan(0.04);
+    await page.keyboard.press('Control+d');
+  }, 120_000);
+
   it('adds with Shift, subtracts with Alt, selects all / inverts / deselects by key, and the brush erases with Alt', async () => {
     await open(photos.small, 96, 64);
     await page.getByTestId('tool-rect').click();
