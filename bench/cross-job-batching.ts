@@ -14,6 +14,7 @@
  * --executor NAME (default local), --clients N, --variants N, --steps N, --size N, --reps N, --threads N.
  */
 import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createJobRunner } from '../daemon/job-runner.ts';
@@ -104,8 +105,11 @@ for (let r = 0; r < reps; r++) {
 await model.close();
 
 const pixelsPerRun = clients * variants * size * size * steps;
+// Other work on the machine shows here: a load above the cores makes the runs disagree.
+const load = loadavg().map((x) => x.toFixed(1)).join(' ');
 console.log(`\ncross-job batching: ${clients} clients × ${variants}-variant fill at ${size}², model ${model.manifest.name} ` +
-  `(${executorName}, ${model.device}, ${threads} threads), ${sampler} ${steps} steps, median of ${reps} alternating runs`);
+  `(${executorName}, ${model.device}, ${threads} threads), ${sampler} ${steps} steps, median of ${reps} alternating runs; ` +
+  `load average ${load} on ${cpus().length} cores`);
 console.log('| model calls | wall s | jobs/s | Mpixel/s | ' + Array.from({ length: clients }, (_, c) => `client ${c + 1} wait s`).join(' | ') + ' |');
 console.log('|---|---:|---:|---:|' + '---:|'.repeat(clients));
 for (const mode of ['sequential', 'batched'] as const) {
@@ -113,7 +117,8 @@ for (const mode of ['sequential', 'batched'] as const) {
   const wall = median(rs.map((r) => r.wallMs));
   const waits = Array.from({ length: clients }, (_, c) => (median(rs.map((r) => r.waitMs[c] ?? NaN)) / 1000).toFixed(2));
   const label = mode === 'batched' ? `merged across jobs (${median(rs.map((r) => r.calls))} calls)` : `one at a time (${median(rs.map((r) => r.calls))} calls)`;
-  console.log(`| ${label} | ${(wall / 1000).toFixed(2)} | ${((clients * 1000) / wall).toFixed(3)} | ${(pixelsPerRun / wall / 1000).toFixed(3)} | ${waits.join(' | ')} |`);
+  const all = rs.map((r) => (r.wallMs / 1000).toFixed(1)).join(', ');
+  console.log(`| ${label} | ${(wall / 1000).toFixed(2)} (runs: ${all}) | ${((clients * 1000) / wall).toFixed(3)} | ${(pixelsPerRun / wall / 1000).toFixed(3)} | ${waits.join(' | ')} |`);
 }
 const speedup = median(runs.sequential.map((r) => r.wallMs)) / median(runs.batched.map((r) => r.wallMs));
 let maxFloat = 0;

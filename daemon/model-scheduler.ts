@@ -32,6 +32,11 @@
  * last bits, a batch of 3 or rows 4–6 of a batch of 7 do not). So a 2-variant job merged with another
  * moves into a full block and its pixels change in the last float bits (test: under 1e-5), and the
  * daemon's promise, same seeds → bit-identical pixels on the CPU, holds only with batching off.
+ * (Merges that keep every row's class, each job's full blocks first and at most 3 remainder rows in
+ * all, were exact here; not built: the block is the CPU kernel's, not the model's, and 2-variant jobs,
+ * the common case, could not merge at all.) Nor is merging faster on this 2-core CPU: one call of 8
+ * samples at 128² took 687 ms, 4 calls of 2 took 608 ms (bench/cross-job-batching.ts: 0.82× the
+ * throughput); it is for devices where a bigger batch is cheaper per sample.
  *
  * Gathering costs no waiting: a job sends its next call from the microtasks that follow its ε̂, so
  * with batching on the scheduler starts a model call from a macrotask (setImmediate) after settling
