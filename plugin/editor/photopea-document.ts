@@ -21,6 +21,8 @@ import { canvasSteps, contentBounds } from './pixel-geometry.ts';
 
 export const PREVIEW_LAYER_NAME = 'Palette preview';
 export const SELECTION_LAYER_NAME = 'Palette selection (temporary)';
+/** The property documentId() marks Photopea's document objects with. */
+export const MARKER = 'paletteDocumentId';
 
 export interface PhotopeaDocumentOptions {
   /** Per-script timeout (ms). Default 15000. */
@@ -79,6 +81,8 @@ export class PhotopeaDocument implements EditorDocument {
   private readonly decode: (png: Uint8Array) => Promise<RgbaPixels>;
   private readonly placeTimeoutMs: number;
   private readonly pollMs: number;
+  /** Whether Photopea keeps the id marked on a document between scripts (null: not yet seen). */
+  private marksKept: boolean | null = null;
 
   constructor(transport: PhotopeaTransport, options: PhotopeaDocumentOptions = {}) {
     this.runner = new PhotopeaScriptRunner(transport, options.timeoutMs ?? 15_000);
@@ -94,6 +98,33 @@ export class PhotopeaDocument implements EditorDocument {
   async hasDocument(): Promise<boolean> {
     const answer = await this.runner.run('app.echoToOE(String(app.documents.length));');
     return Number(answer.strings[0] ?? '0') > 0;
+  }
+
+  /**
+   * Which document is open. Photopea's scripting DOM has no document id, so the first call marks
+   * the document object with a generated one (an expando property, MARKER) and later calls read it
+   * back: another document has none (or another). Whether Photopea keeps such properties between
+   * scripts is checked once, right after the first mark; where it does not, documents are told
+   * apart by their place in app.documents and their name (weaker: a document renamed or reordered
+   * counts as another, the guard then refuses a Keep rather than misplace it).
+   */
+  async documentId(): Promise<string | null> {
+    const fresh = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    const answer = await this.runner.run(`
+      if (app.documents.length == 0) app.echoToOE("{}"); else {
+        var d = app.activeDocument, made = !d.${MARKER};
+        if (made) d.${MARKER} = ${JSON.stringify(fresh)};
+        var index = -1; for (var i = 0; i < app.documents.length; i++) if (app.documents[i] == d) index = i;
+        app.echoToOE(JSON.stringify({ id: String(d.${MARKER}), made: made, name: String(d.name), index: index }));
+      }`);
+    const mark = JSON.parse(answer.strings.at(-1) ?? '{}') as { id?: string; made?: boolean; name?: string; index?: number };
+    if (mark.id === undefined) return null;
+    if (mark.made && this.marksKept === null) {
+      const again = await this.runner.run(`app.echoToOE(String(app.activeDocument.${MARKER}));`);
+      this.marksKept = again.strings.at(-1) === mark.id;
+    }
+    if (!mark.made) this.marksKept = true;
+    return this.marksKept === false ? `photopea-doc-${mark.index ?? -1}-${mark.name ?? ''}` : `photopea-${mark.id}`;
   }
 
   async documentSize(): Promise<Size> {

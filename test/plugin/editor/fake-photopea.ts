@@ -52,6 +52,7 @@ export class FakePpDocument {
   private active: Node | null = null;
   /** Coverage 0–255 per pixel, or null for no selection. */
   mask: Uint8Array | null = null;
+  name = 'Untitled-1';
   constructor(private readonly pp: FakePhotopea, public width: number, public height: number) {}
 
   get activeLayer(): Node | null { return this.active; }
@@ -126,6 +127,8 @@ export class FakePhotopea {
   failExport = false;
   /** Scripts containing this text never answer (a fatal error in Photopea). */
   hangOn: string | null = null;
+  /** Like a Photopea that hands each script a new wrapper of the document: properties set on it are lost. */
+  dropsExpandos = false;
   readonly scripts: string[] = [];
   readonly log: string[] = [];
   outbox: (unknown | Promise<unknown>)[] = [];
@@ -137,7 +140,7 @@ export class FakePhotopea {
     const pp = this;
     const app = {
       get documents() { return { length: pp.doc ? 1 : 0 }; },
-      get activeDocument() { return pp.doc; },
+      get activeDocument() { return pp.doc && pp.dropsExpandos ? pp.wrapper(pp.doc) : pp.doc; },
       echoToOE: (s: unknown) => { this.outbox.push(String(s)); },
       open: (url: string, _as: unknown, asSmart: boolean) => { this.open(url, asSmart); },
     };
@@ -149,6 +152,16 @@ export class FakePhotopea {
       RasterizeType: { ENTIRELAYER: 'ENTIRELAYER' },
       ElementPlacement: { INSIDE: 'INSIDE', PLACEATBEGINNING: 'PLACEATBEGINNING' },
     });
+  }
+
+  private wrapped: { doc: FakePpDocument; wrapper: FakePpDocument; script: number } | null = null;
+
+  /** One wrapper per script run (the same within a script, a new one in the next). */
+  wrapper(doc: FakePpDocument): FakePpDocument {
+    if (this.wrapped?.doc !== doc || this.wrapped.script !== this.scripts.length) {
+      this.wrapped = { doc, wrapper: Object.create(doc) as FakePpDocument, script: this.scripts.length };
+    }
+    return this.wrapped.wrapper;
   }
 
   transport(): PhotopeaTransport {

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { PhotopeaDocument, PREVIEW_LAYER_NAME, shiftedByInsert } from '../../../plugin/editor/photopea-document.ts';
+import { MARKER, PhotopeaDocument, PREVIEW_LAYER_NAME, shiftedByInsert } from '../../../plugin/editor/photopea-document.ts';
 import { PhotopeaScriptRunner, type PhotopeaTransport } from '../../../plugin/editor/photopea-runner.ts';
 import { FakePhotopea, FakePpDocument, FakePpGroup, FakePpLayer } from './fake-photopea.ts';
 
@@ -230,3 +230,42 @@ function kindOf(script: string): string {
   return 'other';
 }
 
+
+describe('PhotopeaDocument.documentId (the A→B guard in Photopea)', () => {
+  const opened = (pp: FakePhotopea, name: string) => {
+    const doc = pp.doc = new FakePpDocument(pp, W, H);
+    doc.name = name;
+    doc.layers = [new FakePpLayer(pp, 'Background', 0, 0, W, H, pattern(W, H, 3, 255))];
+    return doc;
+  };
+
+  it('marks the document with a generated id, reads it back the same, and another document gets another', async () => {
+    const pp = new FakePhotopea();
+    const editor = new PhotopeaDocument(pp.transport(), { timeoutMs: 2000, pollMs: 10 });
+    expect(await editor.documentId()).toBeNull();
+    const a = opened(pp, 'photo.jpg');
+    const idA = await editor.documentId();
+    expect(idA).toMatch(/^photopea-[a-z0-9]+-[a-z0-9]+$/);
+    expect(await editor.documentId()).toBe(idA);
+    expect((a as unknown as Record<string, unknown>)[MARKER]).toBe(idA!.replace('photopea-', ''));
+    opened(pp, 'photo.jpg'); // B: even with the same name and size
+    const idB = await editor.documentId();
+    expect(idB).not.toBe(idA);
+    pp.doc = a; // switched back to A's tab
+    expect(await editor.documentId()).toBe(idA);
+    // Resizing the canvas (an extend's Keep) leaves the document the same one.
+    a.width += 10;
+    expect(await editor.documentId()).toBe(idA);
+  });
+
+  it('where Photopea drops properties set on its documents, tells them apart by place and name', async () => {
+    const pp = new FakePhotopea();
+    pp.dropsExpandos = true;
+    const editor = new PhotopeaDocument(pp.transport(), { timeoutMs: 2000, pollMs: 10 });
+    opened(pp, 'a.jpg');
+    const idA = await editor.documentId();
+    expect(await editor.documentId()).toBe(idA); // stable, although every script marks it afresh
+    opened(pp, 'b.jpg');
+    expect(await editor.documentId()).not.toBe(idA);
+  });
+});
