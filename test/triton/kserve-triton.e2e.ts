@@ -5,8 +5,8 @@
  *
  * It does not skip: without models/serving/.venv-triton it fails and says how to make it.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,59 +17,14 @@ import { REPO_ROOT } from '../../daemon/model-manifest.ts';
 import { ModelRegistry } from '../../daemon/model-registry.ts';
 import { ModelRunner, type DenoiseInputs, type NchwTensor } from '../../daemon/model-runner.ts';
 import { startServer, type RunningServer } from '../../daemon/server.ts';
+import { startTriton, TRITON_PYTHON, type TritonProcess } from './triton-process.ts';
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
-const PYTHON = join(REPO_ROOT, 'models', 'serving', '.venv-triton', 'bin', 'python');
-const SERVER = join(REPO_ROOT, 'models', 'serving', 'triton_server.py');
 const dir = mkdtempSync(join(tmpdir(), 'palette-triton-'));
 const report: Record<string, unknown> = {};
 
-let triton: ChildProcess | undefined;
-let tritonLog = '';
+let triton: TritonProcess | undefined;
 let url = '';
-
-/** Starts triton_server.py in its own process group (so afterAll can stop tritonserver with it). */
-async function startTriton(): Promise<string> {
-  if (!existsSync(PYTHON)) {
-    throw new Error(`no ${PYTHON}: run models/serving/setup-triton-venv.sh (npm run test:triton does)`);
-  }
-  const child = spawn(PYTHON, [SERVER, '--model-dir', FIXTURE, '--threads', '1'], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
-  triton = child;
-  return new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Triton not ready in 120 s:\n${tritonLog.slice(-3000)}`)), 120_000);
-    const onData = (chunk: Buffer) => {
-      tritonLog += chunk.toString();
-      const ready = /PALETTE_TRITON_READY (http:\/\/127\.0\.0\.1:\d+)/.exec(tritonLog);
-      if (ready?.[1]) {
-        clearTimeout(timer);
-        resolve(ready[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`triton_server.py exited (${code}) before it was ready:\n${tritonLog.slice(-3000)}`));
-    });
-  });
-}
-
-async function stopTriton(): Promise<void> {
-  const child = triton;
-  if (!child?.pid || child.exitCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.stdin?.end(); // the server stops when its stdin closes
-  process.kill(-child.pid, 'SIGTERM');
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }, 15_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 async function writeInputs(): Promise<{ image: string; mask: string }> {
   const width = 96;
@@ -107,14 +62,15 @@ describe('--executor kserve against Triton Inference Server (nvidia-pytriton, lo
 
   beforeAll(async () => {
     const started = performance.now();
-    url = await startTriton();
+    triton = await startTriton({ modelDir: FIXTURE, threads: 1 });
+    url = triton.url;
     report.tritonStartMs = Math.round(performance.now() - started);
   }, 150_000);
 
   afterAll(async () => {
     await daemon?.close();
     await remoteRegistry?.close();
-    await stopTriton();
+    await triton?.stop();
     mkdirSync(join(REPO_ROOT, 'test-output'), { recursive: true });
     writeFileSync(join(REPO_ROOT, 'test-output', 'triton-e2e.json'), JSON.stringify(report, null, 2) + '\n');
     console.log(`triton e2e: ${JSON.stringify(report)}`);
@@ -202,7 +158,7 @@ describe('--executor kserve against Triton Inference Server (nvidia-pytriton, lo
     const write = spawnSync(join(REPO_ROOT, 'models', 'training', '.venv', 'bin', 'python'), ['-m', 'palette_training', 'triton-repo', '--model', FIXTURE, '--out', repo],
       { cwd: join(REPO_ROOT, 'models', 'training'), encoding: 'utf8', timeout: 60_000 });
     expect(write.status, write.stderr).toBe(0);
-    const parse = spawnSync(PYTHON, ['-c', [
+    const parse = spawnSync(TRITON_PYTHON, ['-c', [
       'import json, sys',
       'from google.protobuf import text_format',
       'from tritonclient.grpc import model_config_pb2 as m',
@@ -221,7 +177,7 @@ describe('--executor kserve against Triton Inference Server (nvidia-pytriton, lo
   });
 
   it('a daemon whose Triton went away fails the job with MODEL_FAILED, not a hang', async () => {
-    await stopTriton();
+    await triton?.stop();
     const { image, mask } = await writeInputs();
     await expect(runCommand({ task: 'fill', image, mask, variants: 1, steps: 2, seed: 1, out: join(dir, 'gone'), connect: daemon!.url }, scan, () => undefined))
       .rejects.toMatchObject({ code: 'MODEL_FAILED' });
