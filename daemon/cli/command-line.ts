@@ -14,6 +14,7 @@ import { DEFAULT_HOST, DEFAULT_PORT } from '../server.ts';
 export const OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
   check: { type: 'boolean', default: false },
+  batching: { type: 'boolean', default: false },
   size: { type: 'string' },
   batch: { type: 'string' },
   port: { type: 'string' },
@@ -48,8 +49,9 @@ export type Command = (typeof COMMANDS)[number];
 
 export const USAGE = `usage:
   palette serve [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--device auto|cpu|cuda|webgpu] [--model NAME|DIR] [--token T] [--threads N]
-                [--allow-origin URL]... [--allow-host NAME]...
+                [--allow-origin URL]... [--allow-host NAME]... [--batching]
                 [--executor local|kserve --kserve-url http://HOST:PORT [--kserve-model NAME] [--kserve-token T] [--kserve-ca CA.pem]]
+                (--batching: merge concurrent jobs' model calls; faster where a bigger batch is cheaper per sample, not bit-exact)
   palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png] [--extend left=0.5,top=128]
               [--variants 4 (restore: 1)] [--steps S] [--seed K] [--sampler ancestral|ddim|dpmpp-2m] [--strength 0.5] [--working-size PX] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
               [--executor local|kserve --kserve-url URL [--kserve-model NAME] [--kserve-token T] [--kserve-ca CA.pem]]

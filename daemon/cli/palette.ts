@@ -3,7 +3,7 @@
  * `palette` command line.
  *
  *   palette serve [--port 7860] [--host 127.0.0.1] [--device auto|cpu|cuda|webgpu] [--model NAME|DIR]
- *                 [--token T] [--threads N] [--allow-origin URL]... [--allow-host NAME]...
+ *                 [--token T] [--threads N] [--allow-origin URL]... [--allow-host NAME]... [--batching]
  *                 [--executor local|kserve --kserve-url http://HOST:PORT [--kserve-model NAME] [--kserve-token T] [--kserve-ca CA.pem]]
  *   palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png] [--extend left=0.5,top=128]
  *               --variants N --steps S --seed K --sampler NAME [--strength S] [--working-size PX] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
@@ -119,9 +119,10 @@ async function main(argv: string[]): Promise<number> {
         ...(token ? { token } : {}),
         ...(values['allow-origin'] ? { allowOrigins: values['allow-origin'] } : {}),
         ...(values['allow-host'] ? { allowHosts: values['allow-host'] } : {}),
+        ...(values.batching ? { batching: true } : {}),
       });
       const page = server.url.replace(/^ws/, 'http');
-      console.log(`palette daemon listening on ${server.url} (default model: ${registry.defaultModel ?? 'none'})`);
+      console.log(`palette daemon listening on ${server.url} (default model: ${registry.defaultModel ?? 'none'}${server.scheduler.batching ? ', cross-job batching on' : ''})`);
       console.log(`standalone editor: ${page}/   health: ${page}/health`);
       const stop = () => void server.close().then(() => registry.close()).then(() => process.exit(0));
       process.once('SIGINT', stop);

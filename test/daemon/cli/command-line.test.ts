@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../../shared/protocol-errors.ts';
@@ -21,6 +21,13 @@ describe('parseCommandLine', () => {
     const line = parseCommandLine(['serve', '--port', '9000', '--allow-origin', 'http://a', '--allow-origin', 'http://b', '--allow-host', 'x.lan']);
     expect(line).toMatchObject({ command: 'serve', values: { port: '9000', 'allow-origin': ['http://a', 'http://b'], 'allow-host': ['x.lan'] } });
     expect(parseCommandLine(['check-model', 'dir'])).toMatchObject({ command: 'check-model', positionals: ['dir'] });
+  });
+
+  it('reads --batching as a switch, off unless given, and rejects a value for it', () => {
+    expect(parseCommandLine(['serve', '--batching'])).toMatchObject({ command: 'serve', values: { batching: true } });
+    expect(parseCommandLine(['serve'])).toMatchObject({ command: 'serve', values: { batching: false } });
+    expect(usageFailure(['serve', '--batching=yes']).code).toBe('INVALID_ARGUMENT');
+    expect(USAGE).toContain('[--batching]');
   });
 
   it('answers --help, -h and help (alone or after a command) with help', () => {
@@ -84,6 +91,27 @@ describe('the palette process', () => {
     expect(bad.stderr).toMatch(/^palette: INVALID_ARGUMENT: /);
     expect(bad.stderr).not.toContain('INTERNAL');
   });
+
+  it('palette serve --batching starts the daemon with cross-job batching on, and says so', async () => {
+    const serve = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
+      [join(REPO_ROOT, 'daemon', 'cli', 'palette.ts'), 'serve', '--port', '0', '--model', join(REPO_ROOT, 'test', 'fixtures', 'tiny-model'), '--batching'],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const listening = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line in 30 s:\n${out}`)), 30_000);
+      const onData = (chunk: Buffer) => {
+        out += chunk.toString();
+        const line = out.split('\n').find((l) => l.startsWith('palette daemon listening'));
+        if (line) {
+          clearTimeout(timer);
+          resolve(line);
+        }
+      };
+      serve.stdout.on('data', onData);
+      serve.stderr.on('data', onData);
+    }).finally(() => serve.kill('SIGTERM'));
+    expect(listening).toMatch(/\(default model: tiny-model, cross-job batching on\)$/);
+  }, 40_000);
 
   it('palette serve --executor kserve stops at once, exit 1 with EXECUTOR_UNAVAILABLE, when the server is down', () => {
     const down = palette('serve', '--port', '0', '--model', join(REPO_ROOT, 'test', 'fixtures', 'tiny-model'), '--executor', 'kserve', '--kserve-url', 'http://127.0.0.1:9');
