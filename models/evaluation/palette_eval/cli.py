@@ -129,7 +129,8 @@ def run_command(args: argparse.Namespace, command: str) -> int:
             size=args.size, limit=args.limit, variants=args.variants, seed=args.seed, out_root=args.out_root,
             regression_checkpoint=args.regression_checkpoint, device=args.device, threads=args.threads, jobs=args.jobs,
             patches_per_image=args.patches_per_image, grid_photos=args.grid_photos, command=command,
-            resume=args.resume, restore_strength=args.restore_strength, strength=args.strength, working_size=args.working_size, crop=args.crop,
+            resume=args.resume, restore_strength=args.restore_strength, strength=args.strength,
+            working_size=args.working_size, crop=args.crop,
         )
         print(run_eval(opts))
         return 0
