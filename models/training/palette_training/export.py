@@ -8,7 +8,6 @@ weights at two sizes and two batch sizes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import warnings
@@ -21,6 +20,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from .config import TASKS
+from .pieces import sha256_of
 from .unet import PaletteUNet, count_parameters
 
 MODEL_FILE = "model.onnx"
@@ -99,13 +99,6 @@ def verify_against_pytorch(model: PaletteUNet, path: Path, sizes: list[tuple[int
         raise RuntimeError(f"onnxruntime differs from PyTorch: max relative error {worst:.2e} ≥ {MAX_RELATIVE_ERROR}")
     return {"checks": results, "max_relative_error": worst}
 
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def training_data_summary(photoset_manifest: Path | None, train_dir: str) -> dict:

@@ -23,6 +23,15 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def sha256_of(path: Path) -> str:
+    """A file's sha256, read in 1 MiB blocks (model files are tens of MB)."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(MIB), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def split_file(path: Path, out_dir: Path, piece_mib: float = 15.0) -> list[Path]:
     """Write the pieces and the checksum list into out_dir; returns the pieces then the list."""
     piece_bytes = int(piece_mib * MIB)

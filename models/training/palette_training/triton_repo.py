@@ -23,10 +23,11 @@ so γ is [1] per sample and reshaped to [] for the network, which takes γ as [B
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
+
+from .pieces import sha256_of
 
 MANIFEST_FILE = "model.json"
 SIGNATURE = {"cond": 4, "y_t": 4, "gamma": 1}
@@ -34,14 +35,6 @@ SIGNATURE = {"cond": 4, "y_t": 4, "gamma": 1}
 
 class TritonRepoError(ValueError):
     """The model folder cannot be served as a Palette model (missing, altered, or another network)."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_signature(onnx_path: Path) -> None:
@@ -146,7 +139,7 @@ def write_triton_repo(model_dir: Path, repo_dir: Path, name: str | None = None, 
     onnx_path = model_dir / manifest["file"]
     if not onnx_path.is_file():
         raise TritonRepoError(f"{manifest_path} names {manifest['file']}, which is missing")
-    if _sha256(onnx_path) != manifest["sha256"]:
+    if sha256_of(onnx_path) != manifest["sha256"]:
         raise TritonRepoError(f"{onnx_path} does not match the sha256 in {manifest_path}: the server would run "
                               "another network than the daemon's manifest describes")
     check_signature(onnx_path)
