@@ -17,6 +17,7 @@ import type { Denoiser } from './model-runner.ts';
 import type { ModelCalls } from './model-scheduler.ts';
 import { sameRect, type Rect } from './rect.ts';
 import { runColorize } from './tasks/colorize.ts';
+import { estimateQuantization } from './tasks/jpeg-consistency.ts';
 import { runFill } from './tasks/fill.ts';
 import { runRestore } from './tasks/restore.ts';
 import type { MaskImage, ModelGeometry, ModelJob, RgbaImage, RunModelJob, TaskOutput } from './tasks/types.ts';
@@ -70,11 +71,26 @@ export function workingSizeFor(request: GenerateRequest, manifest: ModelManifest
 }
 
 /**
- * Restore's default strength: starting from the JPEG noised to the last 30 % of the schedule. On the
- * validation photos (JPEG q10 at 256², palette-small-v3, models/palette-small-v3/README.md) strength 1
- * made restorations worse than the JPEG (SWD 35.0 vs 30.4), 0.5 and below kept PSNR at or above it.
+ * Restore's default strength for heavy compression (and for pictures with no JPEG grid): starting
+ * from the JPEG noised to the last 30 % of the schedule. On the validation photos (JPEG q10 at 256²,
+ * palette-small-v3, models/palette-small-v3/README.md) strength 1 made restorations worse than the
+ * JPEG (SWD 35.0 vs 30.4), 0.5 and below kept PSNR at or above it; at q5 0.3 was the best.
  */
 export const DEFAULT_RESTORE_STRENGTH = 0.3;
+
+/**
+ * From quality 20 up the model has nothing left to add: at 0.3 its q20 restorations were 0.3 (256²)
+ * and 0.6 (512²) SWD less realistic than the JPEG, at 0.15 level with it (23.3 / 29.45 dB at 256²)
+ * or better (21.2 against 21.3 at 512², −0.01 dB; palette-small-v4's card).
+ */
+export const LIGHT_RESTORE_STRENGTH = 0.15;
+
+/** Restore's default for a JPEG of estimated IJG `quality`: 0.3 up to q10, 0.15 from q20, linear between. */
+export function restoreStrengthFor(quality: number | undefined): number {
+  if (quality === undefined || quality <= 10) return DEFAULT_RESTORE_STRENGTH;
+  if (quality >= 20) return LIGHT_RESTORE_STRENGTH;
+  return DEFAULT_RESTORE_STRENGTH + ((quality - 10) / 10) * (LIGHT_RESTORE_STRENGTH - DEFAULT_RESTORE_STRENGTH);
+}
 
 /**
  * Extend's default strength: each pass starts from the photo mirrored outward (tasks/prefill.ts),
@@ -86,13 +102,15 @@ export const DEFAULT_RESTORE_STRENGTH = 0.3;
 export const DEFAULT_UNCROP_STRENGTH = 0.5;
 
 /**
- * The request's strength, else the task's default: restore and extend start from their pre-fills;
+ * The request's strength, else the task's default: restore (by the JPEG's quality) and extend start
+ * from their pre-fills;
  * fill and colorize from pure noise (1), since a smooth pre-fill made fills less realistic at every
  * strength below 1 (free-form SWD 27.0 at 1, 27.9 at 0.7, 41.8 at 0.5).
  */
-export function strengthFor(request: GenerateRequest): number {
+export function strengthFor(request: GenerateRequest, image?: RgbaImage): number {
   if (request.strength !== undefined) return request.strength;
-  if (request.task === 'restore') return DEFAULT_RESTORE_STRENGTH;
+  // The quantization estimate is cheap (it reads at most 4,096 blocks); restore makes its own again.
+  if (request.task === 'restore') return restoreStrengthFor(image ? estimateQuantization(image).quality : undefined);
   return request.task === 'uncrop' ? DEFAULT_UNCROP_STRENGTH : 1;
 }
 
@@ -130,7 +148,7 @@ export async function generate(request: GenerateRequest, registry: ModelRegistry
   const finished = new FinishedSamples();
   const run: RunModelJob = createJobRunner(
     options.viaScheduler ? options.viaScheduler(runner) : runner,
-    { sampler, steps, eta: request.eta ?? defaults.eta, seeds, maxBatch: options.maxBatch, strength: strengthFor(request) },
+    { sampler, steps, eta: request.eta ?? defaults.eta, seeds, maxBatch: options.maxBatch, strength: strengthFor(request, image) },
     {
       previewIntervalMs: hooks.onPreview ? previewOptions.intervalMs : 0,
       ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),

@@ -212,8 +212,9 @@ export interface GenerateRequest {
   /**
    * (0, 1]: start from a start image noised to this level of the schedule instead of pure noise
    * (⌈strength·steps⌉ model calls): for fill a smooth pre-fill of the hole from its surroundings, for
-   * uncrop the photo mirrored outward, for colorize and restore the current pixels. Defaults: restore
-   * 0.3 (DEFAULT_RESTORE_STRENGTH in daemon/generate.ts); the others 1 (pure Palette).
+   * uncrop the photo mirrored outward, for colorize and restore the current pixels. Defaults (daemon/
+   * generate.ts): restore by the JPEG's estimated quality (0.3 up to q10, 0.15 from q20), uncrop 0.5,
+   * fill and colorize 1 (pure Palette).
    */
   strength?: number;
   /**

@@ -93,7 +93,7 @@ export function buildGenerateRequest(
       throw new PanelError('LAYER_HAS_COLOUR', `${Math.round(100 * share)} % of the visible pixels have colour.`);
     }
   } else if (task === 'restore') {
-    request.strength = settings.restore.strength / 100;
+    if (!settings.restore.autoStrength) request.strength = settings.restore.strength / 100;
   }
   return { request, task, variants, canvasOffset };
 }

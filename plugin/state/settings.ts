@@ -59,7 +59,7 @@ export function maxExtendAmount(unit: ExtendUnit): number {
   return unit === 'percent' ? MAX_EXTEND_PERCENT : MAX_EXTEND_PX;
 }
 
-/** Restore's default strength, percent: the daemon's DEFAULT_RESTORE_STRENGTH (chosen by evaluation). */
+/** Restore's manual strength to start from, percent: the daemon's DEFAULT_RESTORE_STRENGTH (its default up to q10). */
 export const DEFAULT_RESTORE_STRENGTH_PERCENT = 30;
 /** Extend's default strength, percent: the daemon's DEFAULT_UNCROP_STRENGTH (chosen by evaluation). */
 export const DEFAULT_EXTEND_STRENGTH_PERCENT = 50;
@@ -76,7 +76,7 @@ export function defaultSettings(): TaskSettings {
     fill: { ...common(4), feather: 8, grow: 4 },
     colorize: { ...common(2), replaceColour: false },
     extend: { ...common(2), sides: { left: false, right: true, top: false, bottom: false }, amount: 25, unit: 'percent', strength: DEFAULT_EXTEND_STRENGTH_PERCENT },
-    restore: { ...common(1), strength: DEFAULT_RESTORE_STRENGTH_PERCENT },
+    restore: { ...common(1), strength: DEFAULT_RESTORE_STRENGTH_PERCENT, autoStrength: true },
   };
 }
 
@@ -113,7 +113,7 @@ export type CommonPatch = Partial<Omit<CommonSettings, 'seed'>> & { seed?: Parti
 export type FillPatch = CommonPatch & Partial<Pick<FillSettings, 'feather' | 'grow'>>;
 export type ExtendPatch = CommonPatch &
   Partial<Pick<ExtendSettings, 'amount' | 'unit' | 'strength'>> & { sides?: Partial<Record<ExtendSide, boolean>> };
-export type RestorePatch = CommonPatch & Partial<Pick<RestoreSettings, 'strength'>>;
+export type RestorePatch = CommonPatch & Partial<Pick<RestoreSettings, 'strength' | 'autoStrength'>>;
 export type ColorizePatch = CommonPatch & Partial<Pick<ColorizeSettings, 'replaceColour'>>;
 export type SettingsPatch = FillPatch & ExtendPatch & RestorePatch & ColorizePatch;
 
@@ -159,6 +159,7 @@ export function applySettingsPatch(
     case 'restore': {
       const next = patchCommon(settings.restore, patch, limits);
       if (patch.strength !== undefined) next.strength = clampInt(patch.strength, 1, 100);
+      if (patch.autoStrength !== undefined) next.autoStrength = patch.autoStrength;
       return { ...settings, restore: next };
     }
     case 'colorize': {

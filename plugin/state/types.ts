@@ -89,9 +89,11 @@ export interface RestoreSettings extends CommonSettings {
   /**
    * 1 … 100 %: how much of the sampling schedule runs, starting from the JPEG itself noised to that
    * level (GenerateRequest.strength); 100 = from pure noise. The result stays consistent with the JPEG
-   * at any strength.
+   * at any strength. Used only when `autoStrength` is off.
    */
   strength: number;
+  /** Let the daemon choose the strength from the JPEG's estimated quality (0.3 up to q10, 0.15 from q20). */
+  autoStrength: boolean;
 }
 
 export interface ColorizeSettings extends CommonSettings {

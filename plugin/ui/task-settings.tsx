@@ -129,8 +129,13 @@ export function TaskSettingsView() {
         </Switch>
       )}
       {task === 'restore' && (
-        <Slider label="Strength (%)" minValue={1} maxValue={100} value={settings.restore.strength}
-          onChange={(strength) => update({ strength })} width="size-2400" data-testid="restore-strength" />
+        <Flex gap="size-200" wrap alignItems="end">
+          <Switch isSelected={settings.restore.autoStrength} onChange={(autoStrength) => update({ autoStrength })} data-testid="restore-auto-strength">
+            Auto strength (by JPEG quality)
+          </Switch>
+          <Slider label="Strength (%)" minValue={1} maxValue={100} value={settings.restore.strength} isDisabled={settings.restore.autoStrength}
+            onChange={(strength) => update({ strength })} width="size-2400" data-testid="restore-strength" />
+        </Flex>
       )}
       {task === 'extend' && (
         <Slider label="Strength (%)" minValue={1} maxValue={100} value={settings.extend.strength}

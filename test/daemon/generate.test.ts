@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { generate, PREVIEW_BUDGET, PreviewEncoder, previewSize, strengthFor, workingSizeFor } from '../../daemon/generate.ts';
+import { generate, PREVIEW_BUDGET, PreviewEncoder, previewSize, restoreStrengthFor, strengthFor, workingSizeFor } from '../../daemon/generate.ts';
+import { jpeg, scene } from './tasks/jpeg-images.ts';
 import { REPO_ROOT } from '../../daemon/model-manifest.ts';
 import { ModelRegistry } from '../../daemon/model-registry.ts';
 import { ModelScheduler } from '../../daemon/model-scheduler.ts';
@@ -168,7 +169,21 @@ describe('generate over a whole request', () => {
     expect(await calls({ task: 'colorize' })).toBe(4);
     expect(await calls({ task: 'colorize', strength: 0.5 })).toBe(2);
     expect(strengthFor({ task: 'fill' } as GenerateRequest)).toBe(1);
+    expect(strengthFor({ task: 'uncrop', strength: 0.9 } as GenerateRequest)).toBe(0.9);
     expect(strengthFor({ task: 'fill', strength: 0.4 } as GenerateRequest)).toBe(0.4);
+  });
+
+  it("restore's default follows the JPEG's estimated quality: 0.3 up to q10 (and without a JPEG grid), 0.15 from q20", async () => {
+    for (const [quality, strength] of [[undefined, 0.3], [5, 0.3], [10, 0.3], [15, 0.225], [20, 0.15], [75, 0.15]] as const) {
+      expect(restoreStrengthFor(quality)).toBeCloseTo(strength, 9);
+    }
+    const photo = scene(96, 64);
+    const restore = { task: 'restore' } as GenerateRequest;
+    expect(strengthFor(restore, await jpeg(photo, 5))).toBe(0.3);
+    expect(strengthFor(restore, await jpeg(photo, 20))).toBe(0.15);
+    expect(strengthFor(restore, await jpeg(photo, 90))).toBe(0.15);
+    expect(strengthFor(restore, photo)).toBe(0.3); // no JPEG grid: the quality-75 table's room, the usual strength
+    expect(strengthFor({ ...restore, strength: 1 }, await jpeg(photo, 20))).toBe(1); // a request's own wins
   });
 
   it('previews show the region being generated, placed on the canvas: restore\'s tiles, uncrop\'s windows, fill\'s crop, colorize\'s image', async () => {

@@ -114,10 +114,14 @@ describe('buildGenerateRequest', () => {
     expect(() => validateClientMessage({ type: 'generate', id: 'r1', request: fill(256) }, WELCOME.limits)).not.toThrow();
   });
 
-  it('restore sends its strength as a fraction, 30 % unless changed', () => {
+  it("restore lets the daemon choose by JPEG quality unless Auto is off, then sends the slider's fraction", () => {
     const at = (strength: number) =>
-      buildGenerateRequest('restore', applySettingsPatch(defaultSettings(), 'restore', { strength }), { layer, selection: null }, WELCOME).request;
-    expect(buildGenerateRequest('restore', defaultSettings(), { layer, selection: null }, WELCOME).request.strength).toBe(0.3);
+      buildGenerateRequest('restore', applySettingsPatch(defaultSettings(), 'restore', { autoStrength: false, strength }), { layer, selection: null }, WELCOME).request;
+    expect(buildGenerateRequest('restore', defaultSettings(), { layer, selection: null }, WELCOME).request.strength).toBeUndefined();
+    expect(buildGenerateRequest('restore', applySettingsPatch(defaultSettings(), 'restore', { strength: 80 }), { layer, selection: null }, WELCOME)
+      .request.strength).toBeUndefined(); // Auto still on: the slider waits
+    expect(buildGenerateRequest('restore', applySettingsPatch(defaultSettings(), 'restore', { autoStrength: false }), { layer, selection: null }, WELCOME)
+      .request.strength).toBe(0.3);
     expect(at(100).strength).toBe(1);
     expect(at(35).strength).toBe(0.35);
     expect(at(0).strength).toBe(0.01); // clamped to 1 %: 0 would generate nothing
