@@ -17,7 +17,7 @@ import type { Denoiser } from './model-runner.ts';
 import type { ModelCalls } from './model-scheduler.ts';
 import { sameRect, type Rect } from './rect.ts';
 import { runColorize } from './tasks/colorize.ts';
-import { estimateQuantization } from './tasks/jpeg-consistency.ts';
+import { estimateQuantization, type JpegQuantization } from './tasks/jpeg-consistency.ts';
 import { runFill } from './tasks/fill.ts';
 import { runRestore } from './tasks/restore.ts';
 import type { MaskImage, ModelGeometry, ModelJob, RgbaImage, RunModelJob, TaskOutput } from './tasks/types.ts';
@@ -107,10 +107,9 @@ export const DEFAULT_UNCROP_STRENGTH = 0.5;
  * fill and colorize from pure noise (1), since a smooth pre-fill made fills less realistic at every
  * strength below 1 (free-form SWD 27.0 at 1, 27.9 at 0.7, 41.8 at 0.5).
  */
-export function strengthFor(request: GenerateRequest, image?: RgbaImage): number {
+export function strengthFor(request: GenerateRequest, quantization?: JpegQuantization): number {
   if (request.strength !== undefined) return request.strength;
-  // The quantization estimate is cheap (it reads at most 4,096 blocks); restore makes its own again.
-  if (request.task === 'restore') return restoreStrengthFor(image ? estimateQuantization(image).quality : undefined);
+  if (request.task === 'restore') return restoreStrengthFor(quantization?.quality);
   return request.task === 'uncrop' ? DEFAULT_UNCROP_STRENGTH : 1;
 }
 
@@ -146,9 +145,11 @@ export async function generate(request: GenerateRequest, registry: ModelRegistry
   } as const;
   const previews = new PreviewEncoder(previewOptions.maxSize, previewOptions.format, seeds.length, hooks.onPreview);
   const finished = new FinishedSamples();
+  // Restore's JPEG tables, estimated once: they set its default strength and its consistency projection.
+  const quantization = request.task === 'restore' ? estimateQuantization(image) : undefined;
   const run: RunModelJob = createJobRunner(
     options.viaScheduler ? options.viaScheduler(runner) : runner,
-    { sampler, steps, eta: request.eta ?? defaults.eta, seeds, maxBatch: options.maxBatch, strength: strengthFor(request, image) },
+    { sampler, steps, eta: request.eta ?? defaults.eta, seeds, maxBatch: options.maxBatch, strength: strengthFor(request, quantization) },
     {
       previewIntervalMs: hooks.onPreview ? previewOptions.intervalMs : 0,
       ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
@@ -161,7 +162,7 @@ export async function generate(request: GenerateRequest, registry: ModelRegistry
   const started = performance.now();
   let output: TaskOutput;
   try {
-    output = await runTask(request, image, mask, geometry, finished.counting(run), seeds.length);
+    output = await runTask(request, image, mask, geometry, finished.counting(run), seeds.length, quantization);
   } catch (error) {
     if (!signal.aborted) throw error;
     // Cancelled: the variants whose sampling had finished are still sent, before `cancelled`.
@@ -169,7 +170,7 @@ export async function generate(request: GenerateRequest, registry: ModelRegistry
     const replay = finished.replay(seeds.length);
     if (replay) {
       await previews.flush();
-      await runTask(request, image, mask, geometry, replay.run, replay.variants)
+      await runTask(request, image, mask, geometry, replay.run, replay.variants, quantization)
         .then((partial) => sendResults(partial, seeds, hooks))
         .catch(() => undefined);
     }
@@ -235,7 +236,7 @@ export class FinishedSamples {
 }
 
 function runTask(request: GenerateRequest, image: RgbaImage, mask: MaskImage | undefined, geometry: ModelGeometry,
-  run: RunModelJob, variants: number): Promise<TaskOutput> {
+  run: RunModelJob, variants: number, quantization?: JpegQuantization): Promise<TaskOutput> {
   switch (request.task) {
     case 'fill': {
       if (!mask) throw new DaemonError('INVALID_ARGUMENT', 'fill needs a mask');
@@ -253,7 +254,7 @@ function runTask(request: GenerateRequest, image: RgbaImage, mask: MaskImage | u
     case 'uncrop':
       return runUncrop({ image, extend: resolveExtend(request.extend ?? {}, image.width, image.height) }, geometry, run, variants);
     case 'restore':
-      return runRestore({ image }, geometry, run, variants);
+      return runRestore({ image, ...(quantization ? { quantization } : {}) }, geometry, run, variants);
   }
 }
 

@@ -30,6 +30,8 @@ export interface RestoreOptions {
 
 export interface RestoreInput {
   image: RgbaImage;
+  /** `estimateQuantization(image)`, when the caller already made it (generate.ts does, for the strength). */
+  quantization?: JpegQuantization;
   options?: RestoreOptions;
 }
 
@@ -108,7 +110,7 @@ export async function runRestore(
   const plane = width * height;
   const acc = Array.from({ length: variants }, () => new Float32Array(3 * plane));
   const weightSum = new Float32Array(plane);
-  const quantization = estimateQuantization(image); // cheap (≈ 50 ms at 256²): 4,096 blocks at most
+  const quantization = input.quantization ?? estimateQuantization(image); // cheap (≈ 50 ms at 256²): 4,096 blocks at most
   const tightness = input.options?.tightness ?? 1;
   const consistent = input.options?.consistency ?? true;
   const tiles = plan.ys.flatMap((y0) => plan.xs.map((x0) => ({

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { generate, PREVIEW_BUDGET, PreviewEncoder, previewSize, restoreStrengthFor, strengthFor, workingSizeFor } from '../../daemon/generate.ts';
+import { estimateQuantization } from '../../daemon/tasks/jpeg-consistency.ts';
 import { jpeg, scene } from './tasks/jpeg-images.ts';
 import { REPO_ROOT } from '../../daemon/model-manifest.ts';
 import { ModelRegistry } from '../../daemon/model-registry.ts';
@@ -179,11 +180,11 @@ describe('generate over a whole request', () => {
     }
     const photo = scene(96, 64);
     const restore = { task: 'restore' } as GenerateRequest;
-    expect(strengthFor(restore, await jpeg(photo, 5))).toBe(0.3);
-    expect(strengthFor(restore, await jpeg(photo, 20))).toBe(0.15);
-    expect(strengthFor(restore, await jpeg(photo, 90))).toBe(0.15);
-    expect(strengthFor(restore, photo)).toBe(0.3); // no JPEG grid: the quality-75 table's room, the usual strength
-    expect(strengthFor({ ...restore, strength: 1 }, await jpeg(photo, 20))).toBe(1); // a request's own wins
+    expect(strengthFor(restore, estimateQuantization(await jpeg(photo, 5)))).toBe(0.3);
+    expect(strengthFor(restore, estimateQuantization(await jpeg(photo, 20)))).toBe(0.15);
+    expect(strengthFor(restore, estimateQuantization(await jpeg(photo, 90)))).toBe(0.15);
+    expect(strengthFor(restore, estimateQuantization(photo))).toBe(0.3); // no JPEG grid: the quality-75 table's room, the usual strength
+    expect(strengthFor({ ...restore, strength: 1 }, estimateQuantization(await jpeg(photo, 20)))).toBe(1); // a request's own wins
   });
 
   it('previews show the region being generated, placed on the canvas: restore\'s tiles, uncrop\'s windows, fill\'s crop, colorize\'s image', async () => {
