@@ -57,14 +57,19 @@ export interface JpegQuantization {
   steps: [Float64Array, Float64Array, Float64Array];
   /** The IJG quality that fits the measured luminance steps, when one does. */
   quality?: number;
+  /**
+   * Whether the chroma showed its own lattice (stored at full resolution, 4:4:4). false: subsampled
+   * (4:2:0, most JPEGs), so its steps above keep the input and chroma-refine.ts may refine it.
+   */
+  chromaLattice: boolean;
 }
 
-/** 2-D DCT of an 8×8 block in place: rows (horizontal frequencies), then columns. */
-function dct2(block: Float64Array, tmp: Float64Array): void {
+/** 2-D DCT of an 8×8 block in place (row-major, 64; `tmp` 64): rows (horizontal frequencies), then columns. */
+export function dct2(block: Float64Array, tmp: Float64Array): void {
   transform(block, tmp, false);
 }
 
-function idct2(block: Float64Array, tmp: Float64Array): void {
+export function idct2(block: Float64Array, tmp: Float64Array): void {
   transform(block, tmp, true);
 }
 
@@ -241,7 +246,7 @@ export function estimateQuantization(image: RgbaImage): JpegQuantization {
     // 0 = an unused frequency: with no table to go by, keep the input there (step 1).
     return Float64Array.from(m, (q) => (q > 0 ? q : 1));
   }) as [Float64Array, Float64Array, Float64Array];
-  return quality === undefined ? { steps } : { steps, quality };
+  return quality === undefined ? { steps, chromaLattice: chromaHasLattice } : { steps, quality, chromaLattice: chromaHasLattice };
 }
 
 /**

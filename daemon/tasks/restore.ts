@@ -10,6 +10,7 @@
  */
 import { assertRgba, clampByte, createRgba } from '../pixels.ts';
 import { cropRgba, padReflect, repeatBatch, rgbaToTensor } from '../tensor-image.ts';
+import { chromaRefinement, refineChroma, type ChromaRefinement } from './chroma-refine.ts';
 import { estimateQuantization, jpegProjector, type JpegQuantization } from './jpeg-consistency.ts';
 import { assertGeometry, assertVariants, ceilToMultiple, workingEdge } from './job-size.ts';
 import { runChecked } from './run-job.ts';
@@ -26,6 +27,11 @@ export interface RestoreOptions {
   tightness?: number;
   /** Keep the result consistent with the JPEG (default true); false = the model's samples alone. */
   consistency?: boolean;
+  /**
+   * Refine subsampled chroma along the restored luminance (chroma-refine.ts; default true, and only
+   * with consistency: it acts where the JPEG's quality says it helps).
+   */
+  chromaRefine?: boolean;
 }
 
 export interface RestoreInput {
@@ -165,14 +171,15 @@ export async function runRestore(
     });
   }
 
-  const layers: RgbaLayer[] = acc.map((a) => blendedLayer(image, a, weightSum, consistent ? { quantization, tightness } : undefined));
+  const chroma = consistent && (input.options?.chromaRefine ?? true) ? chromaRefinement(image, quantization) : undefined;
+  const layers: RgbaLayer[] = acc.map((a) => blendedLayer(image, a, weightSum, consistent ? { quantization, tightness, chroma } : undefined));
   return { layers, canvas: { width, height } };
 }
 
 /** The tiles' weighted sum divided by the weights, projected as a whole (blocks across tile seams and
- * the image edge included), as an 8-bit layer with the input's alpha. */
+ * the image edge included), its subsampled chroma refined, as an 8-bit layer with the input's alpha. */
 function blendedLayer(image: RgbaImage, sum: Float32Array, weightSum: Float32Array,
-  consistency: { quantization: JpegQuantization; tightness: number } | undefined): RgbaLayer {
+  consistency: { quantization: JpegQuantization; tightness: number; chroma: ChromaRefinement | undefined } | undefined): RgbaLayer {
   const { width, height } = image;
   const plane = width * height;
   for (let p = 0; p < plane; p++) {
@@ -180,10 +187,13 @@ function blendedLayer(image: RgbaImage, sum: Float32Array, weightSum: Float32Arr
     for (let c = 0; c < 3; c++) sum[c * plane + p] = (sum[c * plane + p] ?? 0) / w;
   }
   if (consistency) {
+    const { quantization, tightness, chroma } = consistency;
     jpegProjector({
-      input: image, ...consistency, region: { x: 0, y: 0, width, height },
+      input: image, quantization, tightness, region: { x: 0, y: 0, width, height },
       estimateWidth: width, estimateHeight: height, partialBlocks: 'pad',
     })(sum);
+    // After the projection, which pins 4:2:0 chroma to the input's: the refinement keeps the luma.
+    if (chroma) refineChroma(sum, width, height, chroma);
   }
   const out = createRgba(width, height);
   for (let p = 0; p < plane; p++) {

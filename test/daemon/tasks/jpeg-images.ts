@@ -26,3 +26,13 @@ export async function jpeg(image: RgbaImage, quality: number, chromaSubsampling:
   return { width, height, data: new Uint8Array(data) };
 }
 
+
+/**
+ * A real photo, 160×120 (test/fixtures/photo-pool-160x120.png: a validation photo of the photoset,
+ * downscaled): colour edges (a red shirt, a green table) that synthetic pictures do not have.
+ */
+export async function fixturePhoto(): Promise<RgbaImage> {
+  const path = new URL('../../fixtures/photo-pool-160x120.png', import.meta.url);
+  const { data, info } = await sharp(path.pathname).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, data: new Uint8Array(data) };
+}
