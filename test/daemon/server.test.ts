@@ -251,6 +251,26 @@ describe('daemon with a model not trained for every task, and small frame limits
     client.close();
   });
 
+  it("refuses an unsupported task at once while the client's own job runs: never queued behind it", async () => {
+    const client = await connect(server);
+    let started = false;
+    const long = client.generate(fillRequest(1, 400), { onStarted: () => { started = true; } });
+    while (!started) await new Promise((resolve) => setTimeout(resolve, 5));
+    const events: string[] = [];
+    const request: GenerateRequest = {
+      task: 'colorize', image: { format: 'rgba8', width: 32, height: 32, data: photo(32, 32) }, variants: 1, steps: 2, seeds: [1],
+    };
+    // One job per client runs at a time, so a job that got into the queue would wait (queued) behind
+    // the long one; the session's check refuses it first, while the long job still runs.
+    await expect(client.generate(request, { onQueued: () => events.push('queued'), onStarted: () => events.push('started') }))
+      .rejects.toMatchObject({ code: 'TASK_NOT_SUPPORTED' });
+    expect(events).toEqual([]);
+    expect(server.queue.size).toBe(1);
+    client.cancel(long.id);
+    await expect(long).rejects.toMatchObject({ code: 'CANCELLED' });
+    client.close();
+  });
+
   it('closes with 1009 on a frame larger than maxPayloadBytes', async () => {
     const raw = await rawSocket(server.url);
     raw.socket.send(encodeMessage({ type: 'hello', protocol: 1, client: 'big' }));
