@@ -109,4 +109,4 @@ export function listModelFolders(root: string = MODELS_DIR): string[] {
 }
 
 /** The folder under models/ that `npm start` and `palette run` use unless told otherwise. */
-export const DEFAULT_MODEL = 'palette-small-v4';
+export const DEFAULT_MODEL = 'palette-small-v5';

@@ -167,7 +167,7 @@ const BREAKS = [
   },
   {
     id: '15b', title: 'the default model\'s sampler steps wrong (20 → 25)',
-    file: 'models/palette-small-v4/model.json',
+    file: 'models/palette-small-v5/model.json',
     search: '  "sampler": {\n    "name": "ddim",\n    "steps": 20,\n',
     replace: '  "sampler": {\n    "name": "ddim",\n    "steps": 25,\n',
     tests: [vitest('test/daemon/model-manifest.test.ts')],

@@ -17,7 +17,7 @@ from pathlib import Path
 from .cases import CASE_NAMES, case_by_name
 from .product import REPO_ROOT, ProductError
 
-DEFAULT_MODEL = "palette-small-v4"  # daemon/model-manifest.ts DEFAULT_MODEL (a test keeps them equal)
+DEFAULT_MODEL = "palette-small-v5"  # daemon/model-manifest.ts DEFAULT_MODEL (a test keeps them equal)
 
 
 def _ints(text: str) -> list[int]:

@@ -1,6 +1,6 @@
 """A Triton Inference Server model repository for an exported Palette model.
 
-    python -m palette_training triton-repo --model ../palette-small-v4 --out ../../triton-repo
+    python -m palette_training triton-repo --model ../palette-small-v5 --out ../../triton-repo
     python -m palette_training export ... --triton-repo ../../triton-repo   (the same, right after export)
 
 writes
