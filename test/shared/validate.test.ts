@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   MAX_IMAGE_PIXELS,
+  MAX_IMAGE_SIDE,
+  MAX_VARIANTS,
   type ClientMessage,
   type GenerateMessage,
   type GenerateRequest,
@@ -221,6 +223,48 @@ describe('validateClientMessage rejects', () => {
     expect(rejection(generate({ image: rgba(8320, 8192, new Uint8Array(4)) }), { maxPixels: 2 * MAX_IMAGE_PIXELS }).code).toBe('IMAGE_TOO_LARGE');
     expect(validateClientMessage(generate({ image: rgba(10, 10) }), { maxPixels: 100 })).toEqual(generate({ image: rgba(10, 10) }));
     expect(rejection(uncrop({ image: rgba(10, 10) }), { maxPixels: 100 }).path).toBe('request.extend');
+  });
+});
+
+describe('validateClientMessage at its bounds (Stryker survivors of shared/validate.ts)', () => {
+  it('accepts an image side of exactly MAX_IMAGE_SIDE, in either direction, and refuses one more', () => {
+    expect(() => validateClientMessage(generate({ image: rgba(MAX_IMAGE_SIDE, 1) }))).not.toThrow();
+    expect(() => validateClientMessage(generate({ image: rgba(1, MAX_IMAGE_SIDE) }))).not.toThrow();
+    expect(rejection(generate({ image: rgba(MAX_IMAGE_SIDE + 1, 1) })).code).toBe('IMAGE_TOO_LARGE');
+    expect(rejection(generate({ image: rgba(1, MAX_IMAGE_SIDE + 1) })).code).toBe('IMAGE_TOO_LARGE');
+  });
+
+  it('accepts a PNG of exactly maxPayloadBytes and refuses one byte more', () => {
+    const exact = new Uint8Array(100);
+    exact.set(png(4, 3));
+    expect(() => validateClientMessage(generate({ image: { format: 'png', data: exact } }), { maxPayloadBytes: 100 })).not.toThrow();
+    const over = new Uint8Array(101);
+    over.set(png(4, 3));
+    expect(rejection(generate({ image: { format: 'png', data: over } }), { maxPayloadBytes: 100 }).path).toBe('request.image.data');
+  });
+
+  it("refuses a raw mask whose size differs from the image's in width or in height alone", () => {
+    expect(rejection(fill({ mask: gray(5, 3) })).path).toBe('request.mask');
+    expect(rejection(fill({ mask: gray(4, 2) })).path).toBe('request.mask');
+  });
+
+  it('counts every side of an extension against the pixel budget: (4+8+8)×(3+4+4) = 220 pixels', () => {
+    const extend = { left: { unit: 'px', value: 8 }, right: { unit: 'px', value: 8 }, top: { unit: 'px', value: 4 }, bottom: { unit: 'px', value: 4 } };
+    expect(() => validateClientMessage(uncrop({ extend }), { maxPixels: 220 })).not.toThrow();
+    const refused = rejection(uncrop({ extend }), { maxPixels: 219 });
+    expect([refused.code, refused.path]).toEqual(['IMAGE_TOO_LARGE', 'request.extend']);
+  });
+});
+
+describe('validateServerMessage at its bounds', () => {
+  const result = (variant: number) => ({
+    type: 'result', id: 'a', variant, seed: 1,
+    layer: { x: 0, y: 0, image: { format: 'png', width: 1, height: 1, data: new Uint8Array(8) } }, canvas: { width: 1, height: 1 },
+  });
+
+  it('accepts result variants 0 to MAX_VARIANTS − 1 only', () => {
+    expect(() => validateServerMessage(result(MAX_VARIANTS - 1))).not.toThrow();
+    expect(() => validateServerMessage(result(MAX_VARIANTS))).toThrow(ProtocolError);
   });
 });
 
