@@ -28,6 +28,9 @@ const MIN_CHECKED_STEP = 8;
 const latticeTolerance = (step: number) => Math.max(2, 0.15 * step);
 const LATTICE_FRACTION = 0.9;
 
+/** A full-resolution chroma plane. */
+export type Plane = Float32Array | Float64Array;
+
 export interface Chroma420Constraint {
   width: number;
   height: number;
@@ -42,7 +45,7 @@ export interface Chroma420Constraint {
 }
 
 /** 2×2 means of a width×height plane (an odd last row or column averages the pixels it has). */
-function halve(plane: Float64Array, width: number, height: number): Float64Array {
+function halve(plane: Plane, width: number, height: number): Float64Array {
   const hw = Math.ceil(width / 2);
   const hh = Math.ceil(height / 2);
   const out = new Float64Array(hw * hh);
@@ -152,7 +155,7 @@ export function chroma420Constraint(image: RgbaImage, quality: number): Chroma42
  * block's coefficients of their 2×2 means clamped to the JPEG's ± half a step, and the change spread
  * evenly over each 2×2 block (the smallest change that moves the 2×2 mean where it must go).
  */
-export function projectChroma420(planes: [Float64Array, Float64Array], constraint: Chroma420Constraint): void {
+export function projectChroma420(planes: [Plane, Plane], constraint: Chroma420Constraint): void {
   const { width, height, halfWidth: hw, halfHeight: hh, steps } = constraint;
   const blocksX = constraint.paddedWidth / B;
   const blocksY = constraint.paddedHeight / B;

@@ -63,11 +63,16 @@ export function chromaRefinement(image: RgbaImage, quantization: JpegQuantizatio
   return constraint && { radius, constraint };
 }
 
+/*
+ * Full-resolution planes are float32 (44 bytes a pixel across refineChroma's buffers: a 24-MP restore
+ * needs about 1 GB here, half what float64 would); running sums stay in doubles.
+ */
+
 /**
  * Mean over the (2r+1)² window around each pixel, clipped at the image edge (the mean of the pixels
  * inside), by running sums along rows and then columns: O(1) per pixel whatever the radius.
  */
-function boxMean(src: Float64Array, width: number, height: number, r: number, tmp: Float64Array, out: Float64Array): void {
+function boxMean(src: Float32Array, width: number, height: number, r: number, tmp: Float32Array, out: Float32Array): void {
   for (let y = 0; y < height; y++) {
     const row = y * width;
     let sum = 0;
@@ -90,19 +95,19 @@ function boxMean(src: Float64Array, width: number, height: number, r: number, tm
 }
 
 /** p filtered with guide I (both width×height), into out: the guided filter's q = ā·I + b̄. */
-function guidedFilter(I: Float64Array, p: Float64Array, width: number, height: number, r: number, out: Float64Array): void {
+function guidedFilter(I: Float32Array, p: Float32Array, width: number, height: number, r: number, out: Float32Array): void {
   const n = width * height;
-  const tmp = new Float64Array(n);
-  const meanI = new Float64Array(n);
-  const meanP = new Float64Array(n);
-  const corr = new Float64Array(n);
-  const sq = new Float64Array(n);
+  const tmp = new Float32Array(n);
+  const meanI = new Float32Array(n);
+  const meanP = new Float32Array(n);
+  const corr = new Float32Array(n);
+  const sq = new Float32Array(n);
   boxMean(I, width, height, r, tmp, meanI);
   boxMean(p, width, height, r, tmp, meanP);
   for (let i = 0; i < n; i++) sq[i] = I[i]! * p[i]!;
   boxMean(sq, width, height, r, tmp, corr);
   for (let i = 0; i < n; i++) sq[i] = I[i]! * I[i]!;
-  const varI = new Float64Array(n);
+  const varI = new Float32Array(n);
   boxMean(sq, width, height, r, tmp, varI);
   // a, b per window (reusing corr for a and meanP for b), then their window means.
   for (let i = 0; i < n; i++) {
@@ -122,9 +127,9 @@ function guidedFilter(I: Float64Array, p: Float64Array, width: number, height: n
  */
 export function refineChroma(planes: Float32Array, width: number, height: number, refinement: ChromaRefinement): void {
   const n = width * height;
-  const luma = new Float64Array(n);
-  const cb = new Float64Array(n);
-  const cr = new Float64Array(n);
+  const luma = new Float32Array(n);
+  const cb = new Float32Array(n);
+  const cr = new Float32Array(n);
   for (let p = 0; p < n; p++) {
     const r = (planes[p]! + 1) * 127.5;
     const g = (planes[n + p]! + 1) * 127.5;
@@ -133,8 +138,8 @@ export function refineChroma(planes: Float32Array, width: number, height: number
     cb[p] = -0.168736 * r - 0.331264 * g + 0.5 * b;
     cr[p] = 0.5 * r - 0.418688 * g - 0.081312 * b;
   }
-  const cbOut = new Float64Array(n);
-  const crOut = new Float64Array(n);
+  const cbOut = new Float32Array(n);
+  const crOut = new Float32Array(n);
   guidedFilter(luma, cb, width, height, refinement.radius, cbOut);
   guidedFilter(luma, cr, width, height, refinement.radius, crOut);
   projectChroma420([cbOut, crOut], refinement.constraint);
