@@ -271,6 +271,35 @@ describe('daemon with a model not trained for every task, and small frame limits
     client.close();
   });
 
+  it('cancelling a job that waits behind the same client’s running job answers cancelled at once', async () => {
+    const client = await connect(server);
+    let started = false;
+    const long = client.generate(fillRequest(1, 400), { onStarted: () => { started = true; } });
+    while (!started) await new Promise((resolve) => setTimeout(resolve, 5));
+    let queued = false;
+    const waiting = client.generate(fillRequest(1, 2), { onQueued: () => { queued = true; } });
+    while (!queued) await new Promise((resolve) => setTimeout(resolve, 5));
+    client.cancel(waiting.id);
+    await expect(waiting).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(server.queue.size).toBe(1); // the long job runs on
+    client.cancel(long.id);
+    await expect(long).rejects.toMatchObject({ code: 'CANCELLED' });
+    client.close();
+  });
+
+  it("reports a job's timings within the wall time the client saw: queued + sampling ≤ total ≤ wall", async () => {
+    const client = await connect(server);
+    const t0 = performance.now();
+    const done = await client.generate(fillRequest(1, 3));
+    const wall = performance.now() - t0;
+    if (done.type !== 'done') throw new Error(done.type);
+    const { queuedMs, sampleMs, totalMs } = done.timings;
+    expect(queuedMs).toBeGreaterThanOrEqual(0);
+    expect(totalMs).toBeGreaterThanOrEqual(queuedMs + sampleMs - 1);
+    expect(totalMs).toBeLessThanOrEqual(wall + 1);
+    client.close();
+  });
+
   it('closes with 1009 on a frame larger than maxPayloadBytes', async () => {
     const raw = await rawSocket(server.url);
     raw.socket.send(encodeMessage({ type: 'hello', protocol: 1, client: 'big' }));
