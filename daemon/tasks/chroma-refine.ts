@@ -15,6 +15,7 @@
  * subsampled (it then has its own lattice and its own projection), does not sit on the 4:2:0 lattice,
  * or the picture is not a JPEG at all.
  */
+import { chroma601, lumaExact } from '../pixels.ts';
 import { chroma420Constraint, projectChroma420, type Chroma420Constraint } from './chroma-420.ts';
 import type { JpegQuantization } from './jpeg-consistency.ts';
 import type { RgbaImage } from './types.ts';
@@ -134,9 +135,8 @@ export function refineChroma(planes: Float32Array, width: number, height: number
     const r = (planes[p]! + 1) * 127.5;
     const g = (planes[n + p]! + 1) * 127.5;
     const b = (planes[2 * n + p]! + 1) * 127.5;
-    luma[p] = 0.299 * r + 0.587 * g + 0.114 * b;
-    cb[p] = -0.168736 * r - 0.331264 * g + 0.5 * b;
-    cr[p] = 0.5 * r - 0.418688 * g - 0.081312 * b;
+    luma[p] = lumaExact(r, g, b);
+    [cb[p], cr[p]] = chroma601(r, g, b);
   }
   const cbOut = new Float32Array(n);
   const crOut = new Float32Array(n);

@@ -28,6 +28,14 @@ function photo(width: number, height: number): Uint8Array {
   return data;
 }
 
+/** A 400-step fill of this client, once the daemon has started it (it holds the client's one running slot). */
+async function startedLongJob(client: DaemonClient): Promise<{ long: ReturnType<DaemonClient['generate']> }> {
+  let started = false;
+  const long = client.generate(fillRequest(1, 400), { onStarted: () => { started = true; } });
+  while (!started) await new Promise((resolve) => setTimeout(resolve, 5));
+  return { long }; // wrapped: an async function returning the call itself would wait for it to settle
+}
+
 function fillRequest(variants: number, steps: number, previewMs = 1): GenerateRequest {
   const width = 96;
   const height = 80;
@@ -253,9 +261,7 @@ describe('daemon with a model not trained for every task, and small frame limits
 
   it("refuses an unsupported task at once while the client's own job runs: never queued behind it", async () => {
     const client = await connect(server);
-    let started = false;
-    const long = client.generate(fillRequest(1, 400), { onStarted: () => { started = true; } });
-    while (!started) await new Promise((resolve) => setTimeout(resolve, 5));
+    const { long } = await startedLongJob(client);
     const events: string[] = [];
     const request: GenerateRequest = {
       task: 'colorize', image: { format: 'rgba8', width: 32, height: 32, data: photo(32, 32) }, variants: 1, steps: 2, seeds: [1],
@@ -273,9 +279,7 @@ describe('daemon with a model not trained for every task, and small frame limits
 
   it('cancelling a job that waits behind the same client’s running job answers cancelled at once', async () => {
     const client = await connect(server);
-    let started = false;
-    const long = client.generate(fillRequest(1, 400), { onStarted: () => { started = true; } });
-    while (!started) await new Promise((resolve) => setTimeout(resolve, 5));
+    const { long } = await startedLongJob(client);
     let queued = false;
     const waiting = client.generate(fillRequest(1, 2), { onQueued: () => { queued = true; } });
     while (!queued) await new Promise((resolve) => setTimeout(resolve, 5));
