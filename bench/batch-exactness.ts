@@ -1,12 +1,13 @@
 /**
  * `npm run bench:exactness`: does a sample's ε̂ depend on what else is in its batch? The measurement
- * behind cross-job batching being off by default (daemon/model-scheduler.ts).
+ * behind `batch_invariant` in model.json and the cross-job batching that needs it (daemon/model-scheduler.ts).
  *
  * One probe sample is put at every position p of batches of 1..N (the other rows filled with other
  * pictures and γs) and its ε̂ compared bit for bit. Each distinct result gets a letter, A being the
- * sample alone: a row of all A is a batch size where merging would be exact. On this machine's CPU
- * (onnxruntime 1.30): rows in full blocks of 4 give B, the last B mod 4 rows give A, for both models
- * and 1 to 8 threads; at some γ (0.9) the two paths happen to round alike.
+ * sample alone: a row of all A is a batch size where merging is exact. On this machine's CPU
+ * (onnxruntime 1.30) graphs exported before the batch-invariant γ embedding gave B for rows in full
+ * blocks of 4 and A for the last B mod 4 rows (the SIMD and scalar paths of log/sin/cos); re-exported
+ * (`python -m palette_training reexport`), every row gives A.
  *
  * Options: --model NAME|DIR (default: the default model), --size N (default the native resolution),
  * --max-batch N (default 9), --threads N (default 2), --gamma X (default 0.35).

@@ -30,6 +30,8 @@ export interface ModelManifest {
   parameters: number;
   training: { steps: number; samples_seen: number; batch_size: number };
   sampler?: { name: 'ancestral' | 'ddim' | 'dpmpp-2m'; steps: number; eta?: number };
+  /** The graph gives a sample the same ε̂ bit for bit whatever else is in its batch (models/model.schema.json). */
+  batch_invariant?: boolean;
   notes: string;
   [field: string]: unknown;
 }

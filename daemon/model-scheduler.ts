@@ -25,18 +25,20 @@
  * size or model) is skipped, and since its tag is then the smallest it runs right after. cond, y_t
  * and γ (one per sample) are concatenated, the model runs once, ε̂ is split back.
  *
- * Why off by default: merging is not bit-exact on the CPU. onnxruntime (1.30, this machine's AVX
- * kernels) computes a sample's ε̂ one way when its row lies in a full block of 4 rows of the batch
- * and another way in the last B mod 4 rows (measured on palette-small-v3 at 16², 64², 128² and the
- * tiny fixture at 32², 1 to 8 threads: rows 0–3 of a batch of 4 differ from the sample alone in the
- * last bits, a batch of 3 or rows 4–6 of a batch of 7 do not). So a 2-variant job merged with another
- * moves into a full block and its pixels change in the last float bits (test: under 1e-5), and the
- * daemon's promise, same seeds → bit-identical pixels on the CPU, holds only with batching off.
- * (Merges that keep every row's class, each job's full blocks first and at most 3 remainder rows in
- * all, were exact here; not built: the block is the CPU kernel's, not the model's, and 2-variant jobs,
- * the common case, could not merge at all.) Nor is merging faster on this 2-core CPU: one call of 8
- * samples at 128² took 687 ms, 4 calls of 2 took 608 ms (bench/cross-job-batching.ts: 0.82× the
- * throughput); it is for devices where a bigger batch is cheaper per sample.
+ * Only models whose manifest says `batch_invariant` are merged, so merging never changes a pixel:
+ * same seeds → bit-identical pixels, whatever else is in the call. Graphs exported before
+ * palette-small-v5's re-export were not: onnxruntime (1.30, this machine's AVX kernels) computes
+ * log, sin and cos with SIMD over whole vectors and a scalar loop over the tail, and the γ embedding
+ * ran them on [B] tensors, so a sample's ε̂ moved in the last bits with its row in the batch (rows 0–3
+ * of a batch of 4 differed from the sample alone, a batch of 3 did not). The embedding now runs on
+ * rows of 16 lanes per sample (models/training/palette_training/unet.py), and `python -m
+ * palette_training reexport` rebuilt the shipped graphs from their own weights (bench:exactness: a
+ * probe sample gives one ε̂ at every row of batches of 1–9; models/README.md). An older model's
+ * calls run one at a time even with batching on. Still off by default: merging is not faster on
+ * this 2-core CPU: one call of 8 samples at 128² took 687 ms, 4 calls of 2 took 608 ms
+ * (bench/cross-job-batching.ts: 0.82× the throughput); it is for devices where a bigger batch is
+ * cheaper per sample. (On a GPU the kernels a library picks can depend on the batch size; only the
+ * CPU was measured.)
  *
  * Gathering costs no waiting: a job sends its next call from the microtasks that follow its ε̂, so
  * with batching on the scheduler starts a model call from a macrotask (setImmediate) after settling
@@ -56,7 +58,7 @@ export interface CallTicket {
 export type ModelCalls = Pick<Denoiser, 'manifest' | 'device' | 'denoise'>;
 
 export interface ModelSchedulerOptions {
-  /** Merge the calls of concurrent jobs into one model call (see the header). Default false: not bit-exact. */
+  /** Merge the calls of concurrent jobs into one model call (see the header; batch-invariant models only). Default false. */
   batching?: boolean;
   /** Pixels (batch × H × W) per merged call at most. Default the job runner's 8 × 256². */
   maxBatchPixels?: number;
@@ -180,7 +182,7 @@ export class ModelScheduler {
     const head = this.next();
     if (!head) return [];
     const group = [head];
-    if (!this.batching || !wellFormed(head.inputs)) return group;
+    if (!this.batching || head.model.manifest.batch_invariant !== true || !wellFormed(head.inputs)) return group;
     const [, , height, width] = head.inputs.cond.dims;
     let pixels = head.cost;
     for (;;) {

@@ -12,7 +12,10 @@ import type { ModelJob } from '../../daemon/tasks/types.ts';
  * γ) and answers ε = 2·y_t + γ per sample, so every sample's answer shows whose it is.
  */
 class FakeModel implements Denoiser {
-  readonly manifest = { name: 'fake' } as ModelManifest;
+  readonly manifest: ModelManifest;
+  constructor(batchInvariant = true) {
+    this.manifest = { name: 'fake', batch_invariant: batchInvariant } as ModelManifest;
+  }
   readonly device = 'cpu' as const;
   /** The first γ of each model call. */
   readonly ran: number[] = [];
@@ -349,6 +352,16 @@ describe('ModelScheduler, cross-job batching', () => {
     await Promise.all(calls);
     expect(model.batches).toEqual([[10], [20], [30]]);
   });
+
+  it('never merges the calls of a model that is not batch-invariant, even with batching on', async () => {
+    const model = new FakeModel(false);
+    const s = new ModelScheduler({ batching: true });
+    const calls = [10, 20, 30].map((tag) => s.denoise(ticket(`c${tag}`), model, tagged(tag)));
+    for (let i = 0; i < 3; i++) await model.finish();
+    await Promise.all(calls);
+    expect(model.batches).toEqual([[10], [20], [30]]);
+    expect(s.stats).toMatchObject({ calls: 3, merged: 0 });
+  });
 });
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
@@ -378,16 +391,17 @@ describe('ModelScheduler with the real model (tiny fixture in a ModelThread)', (
     expect(beside.map((v) => Array.from(v))).toEqual(alone.map((v) => Array.from(v)));
   });
 
-  it('with batching on, merges the jobs’ calls and moves their pixels by last float bits only', async () => {
+  it('with batching on, merges the jobs’ calls and gives each job bit-identical variants to its run alone', async () => {
     const s = new ModelScheduler({ batching: true });
     const [merged, other, third] = await Promise.all([job(s, 'A', [5, 6]), job(s, 'B', [1, 2, 3]), job(s, 'C', [9], 'dpmpp-2m')]);
     expect(s.stats).toMatchObject({ calls: 6, merged: 18 }); // each step of the 3 jobs, one call
     const off = new ModelScheduler({ batching: false });
     const alone = [await job(off, 'A', [5, 6]), await job(off, 'B', [1, 2, 3]), await job(off, 'C', [9], 'dpmpp-2m')];
-    const maxDiff = (a: Float32Array[], b: Float32Array[]) => Math.max(...a.map((v, k) => v.reduce((m, x, i) => Math.max(m, Math.abs(x - b[k]![i]!)), 0)));
-    expect(maxDiff(merged, alone[0]!)).toBeLessThan(1e-5);
-    expect(maxDiff(other, alone[1]!)).toBeLessThan(1e-5);
-    expect(maxDiff(third, alone[2]!)).toBeLessThan(1e-5);
+    expect(thread.manifest.batch_invariant).toBe(true);
+    const bits = (variants: Float32Array[]) => variants.map((v) => Array.from(v));
+    expect(bits(merged)).toEqual(bits(alone[0]!));
+    expect(bits(other)).toEqual(bits(alone[1]!));
+    expect(bits(third)).toEqual(bits(alone[2]!));
     expect(Array.from(merged[0]!)).not.toEqual(Array.from(merged[1]!)); // still each seed's own variant
   });
 });

@@ -11,6 +11,7 @@
     size-compare  FLOPs, CPU throughput and an equal-compute run of two presets
     background    one stint of the never-ending training run (lock, low priority, packs the committed file)
     train-bench   samples/s of the data pipeline and the training step, fp32 vs bf16, side by side
+    reexport  a shipped model's graph again from its own weights (batch-invariant γ embedding)
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("size-compare", help="compare presets at equal compute (see its --help)", add_help=False)
     sub.add_parser("background", help="a stint of the background training run (see its --help)", add_help=False)
     sub.add_parser("train-bench", help="training throughput, fp32 vs bf16 (see its --help)", add_help=False)
+    sub.add_parser("reexport", help="re-export a model folder's graph from its weights (see its --help)", add_help=False)
 
     args, rest = parser.parse_known_args(argv)
     if args.command == "photoset":
@@ -109,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         from .train_bench import main as train_bench_main
 
         return train_bench_main(rest)
+    if args.command == "reexport":
+        from .reexport import main as reexport_main
+
+        return reexport_main(rest)
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     if args.command == "train":

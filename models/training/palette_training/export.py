@@ -143,6 +143,7 @@ def build_manifest(checkpoint: dict, model: PaletteUNet, model_path: Path, name:
         "file": MODEL_FILE,
         "sha256": sha256_of(model_path),
         "file_bytes": model_path.stat().st_size,
+        "batch_invariant": True,  # unet.gamma_embedding; tested in test/models/training/test_reexport.py
         "weights": {"source": "ema", "storage": "fp16" if verification.get("fp16_weights") else "fp32",
                     "inference": "fp32"},
         "inputs": {"cond": "float32 [B,3,H,W] in [-1,1]", "y_t": "float32 [B,3,H,W]", "gamma": "float32 [B]"},

@@ -15,6 +15,10 @@ from torch import nn
 from .config import UNetConfig, unet_config_from_dict
 
 
+# 16 float32 values: one AVX-512 vector, two AVX2 ones, four SSE ones.
+BATCH_INVARIANT_LANES = 16
+
+
 def gamma_embedding(gamma: torch.Tensor, dim: int) -> torch.Tensor:
     """Sinusoidal embedding of the noise level.
 
@@ -23,13 +27,19 @@ def gamma_embedding(gamma: torch.Tensor, dim: int) -> torch.Tensor:
     γ = 0.999 from γ = 0.99999 (noise std 0.03 vs 0.003), which a raw-γ embedding blurs together.
     The model's input stays γ, as the model contract says.
     """
-    g = gamma.float().clamp(1e-7, 1 - 1e-7)
-    log_snr = torch.log(g) - torch.log1p(-g)
     half = dim // 2
+    # Every transcendental runs on rows of BATCH_INVARIANT_LANES values per sample (γ repeated, then
+    # sliced): onnxruntime computes log/sin/cos with SIMD over whole vectors and a scalar loop over
+    # the tail, whose last bits differ, so on a [B] tensor a sample's embedding would depend on where
+    # it sits in the batch. Full rows of 16 are always whole vectors, so a sample gives the same ε̂
+    # alone or merged with other jobs (daemon cross-job batching). Same values as the plain form.
+    lanes = BATCH_INVARIANT_LANES * math.ceil(half / BATCH_INVARIANT_LANES)
+    g = gamma.float().clamp(1e-7, 1 - 1e-7)[:, None].expand(-1, lanes)
+    log_snr = torch.log(g) - torch.log1p(-g)
     # Frequencies from 1 to 1/1000 cover λ ∈ [-10, 16] with a few radians per unit at the top.
-    freqs = torch.exp(-math.log(1000.0) * torch.arange(half, device=g.device, dtype=torch.float32) / half)
-    args = log_snr[:, None] * freqs[None, :] * 4.0
-    return torch.cat([torch.sin(args), torch.cos(args)], dim=1)
+    freqs = torch.exp(-math.log(1000.0) * torch.arange(lanes, device=g.device, dtype=torch.float32) / half)
+    args = log_snr * freqs[None, :] * 4.0
+    return torch.cat([torch.sin(args)[:, :half], torch.cos(args)[:, :half]], dim=1)
 
 
 def group_norm(channels: int) -> nn.GroupNorm:
