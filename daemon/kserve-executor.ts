@@ -200,7 +200,8 @@ export class KServeExecutor implements Denoiser {
         failure = error.message;
       }
       if (attempt >= retries || this.closed) {
-        throw new DaemonError(reply ? 'MODEL_RUN_FAILED' : 'EXECUTOR_UNAVAILABLE', `the remote model call failed ${attempt + 1} times; last: ${failure}`);
+        // Only connection failures and 502/503/504 get here: the server is unavailable, not our call wrong.
+        throw new DaemonError('EXECUTOR_UNAVAILABLE', `${this.where}: the remote model call failed ${attempt + 1} times; last: ${failure}`);
       }
       this.options.log?.(`remote model call failed (${failure}); retry ${attempt + 1} of ${retries} in ${delay} ms`);
       await new Promise((r) => setTimeout(r, delay));

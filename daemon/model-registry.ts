@@ -8,7 +8,7 @@
 import { basename } from 'node:path';
 import { DaemonError } from './errors.ts';
 import { DEFAULT_MODEL, listModelFolders, MODELS_DIR, readManifest, type ModelManifest } from './model-manifest.ts';
-import { KServeExecutor, type KServeOptions } from './kserve-executor.ts';
+import { KServePool, type KServePoolOptions } from './kserve-pool.ts';
 import type { Denoiser, ModelRunnerOptions } from './model-runner.ts';
 import { ModelThread } from './model-thread.ts';
 import type { SamplerName } from './sampling/types.ts';
@@ -24,7 +24,7 @@ export interface InstalledModel {
 }
 
 /** Where model calls run: in a local worker thread (default), or on a KServe v2 / Triton server. */
-export type ExecutorChoice = { kind: 'local' } | ({ kind: 'kserve' } & Omit<KServeOptions, 'log'>);
+export type ExecutorChoice = { kind: 'local' } | ({ kind: 'kserve'; urls: string[] } & Omit<KServePoolOptions, 'log' | 'now'>);
 
 export interface RegistryOptions extends ModelRunnerOptions {
   executor?: ExecutorChoice;
@@ -79,7 +79,7 @@ export class ModelRegistry {
     const previous = this.loaded;
     const executor = this.runnerOptions.executor;
     const runner: Promise<LoadedRunner> = executor?.kind === 'kserve'
-      ? KServeExecutor.open(model.dir, { ...executor, ...(this.runnerOptions.log ? { log: this.runnerOptions.log } : {}) })
+      ? KServePool.open(model.dir, executor.urls, { ...withoutKind(executor), ...(this.runnerOptions.log ? { log: this.runnerOptions.log } : {}) })
       : ModelThread.open(model.dir, this.runnerOptions);
     this.loaded = { name: model.name, runner };
     if (previous) void previous.runner.then((r) => r.close(), () => undefined);
@@ -98,3 +98,7 @@ export class ModelRegistry {
   }
 }
 
+/** The pool's options from an executor choice (kind and urls are the choice's, not options). */
+function withoutKind({ kind: _kind, urls: _urls, ...options }: Extract<ExecutorChoice, { kind: 'kserve' }>): KServePoolOptions {
+  return options;
+}

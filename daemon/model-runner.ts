@@ -35,6 +35,8 @@ export interface Denoiser {
   readonly device: 'cpu' | 'cuda' | 'webgpu' | 'remote';
   denoise(inputs: DenoiseInputs): Promise<NchwTensor>;
   close(): Promise<void>;
+  /** Model calls it runs at once (a pool of inference servers: one per node); default 1. */
+  readonly concurrency?: number;
 }
 
 export type DevicePreference = 'auto' | 'cpu' | 'cuda' | 'webgpu';

@@ -1,7 +1,8 @@
 /**
  * The turnstile in front of the model. Every model call of every running job comes here; one model
- * call runs at a time (the model saturates the device), and the next one is chosen fairly between
- * clients at the granularity of one call, not one job:
+ * call runs at a time (the model saturates the device; a pool of inference servers, daemon/kserve-pool.ts,
+ * takes one per server: its `concurrency`), and the next one is chosen fairly between clients at the
+ * granularity of one call, not one job:
  *
  * Start-time fair queueing (Goyal et al., 1996) over model work. A call's cost is batch × H × W, the
  * pixels the network computes. A client's next call gets the start tag S = max(V, F_client), where V
@@ -91,7 +92,8 @@ export class ModelScheduler {
   private readonly finishTags = new Map<string, number>();
   private virtualTime = 0;
   private arrivals = 0;
-  private busy = false;
+  /** Model calls in flight (at most the model's `concurrency`: 1, or one per node of a server pool). */
+  private running = 0;
   /** A pump is due from a setImmediate (batching on). */
   private gathering = false;
   private sent = 0;
@@ -179,7 +181,7 @@ export class ModelScheduler {
 
   /** The head call and the calls that join it, in the order they were picked. */
   private nextGroup(): PendingCall[] {
-    const head = this.next();
+    const head = this.next((call) => this.running < (call.model.concurrency ?? 1));
     if (!head) return [];
     const group = [head];
     if (!this.batching || head.model.manifest.batch_invariant !== true || !wellFormed(head.inputs)) return group;
@@ -195,12 +197,18 @@ export class ModelScheduler {
     }
   }
 
+  /** Starts model calls while the model has room (one at a time unless it is a pool of servers). */
   private pump(): void {
-    if (this.busy) return;
-    const group = this.nextGroup();
-    const head = group[0];
-    if (!head) return;
-    this.busy = true;
+    for (;;) {
+      const group = this.nextGroup();
+      if (group.length === 0) return;
+      this.start(group);
+    }
+  }
+
+  private start(group: PendingCall[]): void {
+    const head = group[0]!;
+    this.running++;
     this.sent++;
     if (group.length > 1) this.merged += group.length;
     let result: Promise<NchwTensor>;
@@ -223,7 +231,7 @@ export class ModelScheduler {
         for (const call of group) call.reject(error);
       },
     ).finally(() => {
-      this.busy = false;
+      this.running--;
       this.kick();
     });
   }
@@ -234,7 +242,7 @@ export class ModelScheduler {
    */
   private kick(): void {
     if (!this.batching) return this.pump();
-    if (this.busy || this.gathering) return;
+    if (this.gathering) return;
     this.gathering = true;
     setImmediate(() => {
       this.gathering = false;

@@ -38,7 +38,7 @@ export const OPTIONS = {
   out: { type: 'string' },
   connect: { type: 'string' },
   executor: { type: 'string' },
-  'kserve-url': { type: 'string' },
+  'kserve-url': { type: 'string', multiple: true },
   'kserve-model': { type: 'string' },
   'kserve-token': { type: 'string' },
   'kserve-ca': { type: 'string' },
@@ -50,11 +50,12 @@ export type Command = (typeof COMMANDS)[number];
 export const USAGE = `usage:
   palette serve [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--device auto|cpu|cuda|webgpu] [--model NAME|DIR] [--token T] [--threads N]
                 [--allow-origin URL]... [--allow-host NAME]... [--batching]
-                [--executor local|kserve --kserve-url http://HOST:PORT [--kserve-model NAME] [--kserve-token T] [--kserve-ca CA.pem]]
-                (--batching: merge concurrent jobs' model calls; faster where a bigger batch is cheaper per sample, not bit-exact)
+                [--executor local|kserve --kserve-url http://HOST:PORT [--kserve-url ...] [--kserve-model NAME] [--kserve-token T] [--kserve-ca CA.pem]]
+                (--batching: merge concurrent jobs' model calls of batch-invariant models; faster where a bigger batch is cheaper per sample)
+                (several --kserve-url: a pool, one call per server at once, a server that is down skipped)
   palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png] [--extend left=0.5,top=128]
               [--variants 4 (restore: 1)] [--steps S] [--seed K] [--sampler ancestral|ddim|dpmpp-2m] [--strength 0.5] [--working-size PX] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
-              [--executor local|kserve --kserve-url URL [--kserve-model NAME] [--kserve-token T] [--kserve-ca CA.pem]]
+              [--executor local|kserve --kserve-url URL [--kserve-url ...] [--kserve-model NAME] [--kserve-token T] [--kserve-ca CA.pem]]
   palette models [--check]
   palette check-model DIR [--size N] [--batch B]
   palette --help`;
@@ -99,13 +100,16 @@ export function executorChoice(values: OptionValues, env: NodeJS.ProcessEnv = pr
     return { kind: 'local' };
   }
   if (kind !== 'kserve') throw usageError(`--executor must be local or kserve, got ${JSON.stringify(kind)}`);
-  const url = values['kserve-url'];
-  if (!url) throw usageError('--executor kserve needs --kserve-url http://HOST:PORT');
-  if (!/^https?:\/\//.test(url)) throw usageError(`--kserve-url must start with http:// or https://, got ${JSON.stringify(url)}`);
+  const urls = values['kserve-url'] ?? [];
+  if (urls.length === 0) throw usageError('--executor kserve needs --kserve-url http://HOST:PORT');
+  for (const url of urls) {
+    if (!/^https?:\/\//.test(url)) throw usageError(`--kserve-url must start with http:// or https://, got ${JSON.stringify(url)}`);
+  }
+  if (new Set(urls).size !== urls.length) throw usageError(`--kserve-url given twice: ${urls.join(' ')}`);
   const token = values['kserve-token'] ?? env.PALETTE_KSERVE_TOKEN;
   return {
     kind: 'kserve',
-    url,
+    urls,
     ...(values['kserve-model'] ? { model: values['kserve-model'] } : {}),
     ...(token ? { token } : {}),
     ...(values['kserve-ca'] ? { caFile: values['kserve-ca'] } : {}),

@@ -4,7 +4,7 @@
  *
  *   palette serve [--port 7860] [--host 127.0.0.1] [--device auto|cpu|cuda|webgpu] [--model NAME|DIR]
  *                 [--token T] [--threads N] [--allow-origin URL]... [--allow-host NAME]... [--batching]
- *                 [--executor local|kserve --kserve-url http://HOST:PORT [--kserve-model NAME] [--kserve-token T] [--kserve-ca CA.pem]]
+ *                 [--executor local|kserve --kserve-url http://HOST:PORT [--kserve-url ...] [--kserve-model NAME] [--kserve-token T] [--kserve-ca CA.pem]]
  *   palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png] [--extend left=0.5,top=128]
  *               --variants N --steps S --seed K --sampler NAME [--strength S] [--working-size PX] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
  *   palette models [--check]            list installed models; --check also runs each once

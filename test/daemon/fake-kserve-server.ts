@@ -15,6 +15,8 @@ export interface FakeOptions {
   /** Triton's max_batch_size; 0: no config route (another v2 server). */
   maxBatch?: number;
   token?: string;
+  /** Listen on this port (a server restarted where it was); default any free one. */
+  port?: number;
 }
 
 export interface InferCall {
@@ -33,7 +35,7 @@ export class FakeKServe {
   static async start(options: FakeOptions = {}): Promise<FakeKServe> {
     let fake: FakeKServe | undefined;
     const server = createServer((req, res) => void fake?.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     fake = new FakeKServe(server, `http://127.0.0.1:${port}`, options);
     return fake;

@@ -114,7 +114,7 @@ describe('KServeExecutor', () => {
     expect((await model.denoise(x)).data).toEqual(expected(x));
     expect(fake!.calls).toHaveLength(5);
     fake!.failNext = { count: 3, status: 503 };
-    expect(await failure(model.denoise(x))).toMatchObject({ code: 'MODEL_RUN_FAILED', message: expect.stringContaining('failed 3 times') });
+    expect(await failure(model.denoise(x))).toMatchObject({ code: 'EXECUTOR_UNAVAILABLE', message: expect.stringContaining('failed 3 times') });
   });
 
   it('does not retry a call the server rejects (400), and checks shapes before sending', async () => {

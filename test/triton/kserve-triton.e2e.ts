@@ -46,7 +46,7 @@ async function writeInputs(): Promise<{ image: string; mask: string }> {
   return { image, mask };
 }
 
-const scan = (executor?: { kind: 'kserve'; url: string }) =>
+const scan = (executor?: { kind: 'kserve'; urls: string[] }) =>
   ModelRegistry.scan({ root: join(dir, 'none'), extraDirs: [FIXTURE], device: 'cpu', intraOpThreads: 1, ...(executor ? { executor } : {}) });
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -107,7 +107,7 @@ describe('--executor kserve against Triton Inference Server (nvidia-pytriton, lo
 
     // The daemon (socket, session, queue, scheduler) with its model calls on Triton; each ε̂ is also
     // computed locally on the very same inputs, to measure the float difference along the trajectory.
-    remoteRegistry = scan({ kind: 'kserve', url });
+    remoteRegistry = scan({ kind: 'kserve', urls: [url] });
     const remoteModel = await remoteRegistry.runner('tiny-model');
     expect(remoteModel).toBeInstanceOf(KServeExecutor);
     const shadow = await ModelRunner.open(FIXTURE, { intraOpThreads: 1 });

@@ -64,13 +64,19 @@ describe('executorChoice', () => {
   it('is local by default, and kserve with its URL, model, token and CA', () => {
     expect(executorChoice(values(), {})).toEqual({ kind: 'local' });
     expect(executorChoice(values('--executor', 'kserve', '--kserve-url', 'http://gpu1:8000', '--kserve-model', 'palette', '--kserve-token', 't', '--kserve-ca', 'ca.pem'), {}))
-      .toEqual({ kind: 'kserve', url: 'http://gpu1:8000', model: 'palette', token: 't', caFile: 'ca.pem' });
+      .toEqual({ kind: 'kserve', urls: ['http://gpu1:8000'], model: 'palette', token: 't', caFile: 'ca.pem' });
     // --kserve-url alone implies the kserve executor; the token may come from the environment.
-    expect(executorChoice(values('--kserve-url', 'https://gw'), { PALETTE_KSERVE_TOKEN: 'env' })).toEqual({ kind: 'kserve', url: 'https://gw', token: 'env' });
+    expect(executorChoice(values('--kserve-url', 'https://gw'), { PALETTE_KSERVE_TOKEN: 'env' })).toEqual({ kind: 'kserve', urls: ['https://gw'], token: 'env' });
+  });
+
+  it('takes --kserve-url more than once as a pool of servers, in the order given', () => {
+    expect(executorChoice(values('--kserve-url', 'http://gpu1:8000', '--kserve-url', 'http://gpu2:8000'), {}))
+      .toEqual({ kind: 'kserve', urls: ['http://gpu1:8000', 'http://gpu2:8000'] });
   });
 
   it('is a usage error without a URL, with a bad URL or executor, or with --kserve-* for local', () => {
-    for (const argv of [['--executor', 'kserve'], ['--executor', 'kserve', '--kserve-url', 'gpu1:8000'], ['--executor', 'triton'], ['--executor', 'local', '--kserve-model', 'x']]) {
+    for (const argv of [['--executor', 'kserve'], ['--executor', 'kserve', '--kserve-url', 'gpu1:8000'], ['--executor', 'triton'], ['--executor', 'local', '--kserve-model', 'x'],
+      ['--kserve-url', 'http://gpu1:8000', '--kserve-url', 'gpu2:8000'], ['--kserve-url', 'http://gpu1:8000', '--kserve-url', 'http://gpu1:8000']]) {
       expect(() => executorChoice(values(...argv), {}), argv.join(' ')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     }
   });
