@@ -18,6 +18,7 @@ import { DaemonError } from './errors.ts';
 import { checkSignature, decodeInferReply, encodeInferRequest, HEADER_LENGTH, parseMetadata, type PaletteSignature } from './kserve-wire.ts';
 import { readManifest, type ModelManifest } from './model-manifest.ts';
 import type { DenoiseInputs, Denoiser, NchwTensor } from './model-runner.ts';
+import { manifestProbe, PROBE_TOLERANCE, probeInputs, probeMismatch } from './weights-probe.ts';
 
 export interface KServeOptions {
   /** http://HOST:PORT or https://HOST:PORT (a path prefix is kept: https://gw/palette → /palette/v2/...). */
@@ -36,6 +37,8 @@ export interface KServeOptions {
   retryDelayMs?: number;
   /** One HTTP exchange at most this long; default 120 s (a big batch on a busy CPU server is slow). */
   timeoutMs?: number;
+  /** Check at open that the server computes model.json's `weights_probe` (default true; tests with fake networks turn it off). */
+  checkWeights?: boolean;
   log?: (line: string) => void;
 }
 
@@ -103,8 +106,10 @@ export class KServeExecutor implements Denoiser {
         if (!(error instanceof ConnectionFailure)) throw error;
         throw new DaemonError('EXECUTOR_UNAVAILABLE', `cannot reach the inference server at ${base.origin} (is it running?): ${error.message}`, { cause: error });
       });
-      options.log?.(`model ${manifest.name} runs remotely: ${base.origin} model ${name}` + (maxBatch ? ` (max batch ${maxBatch})` : ''));
-      return new KServeExecutor(manifest, name, base, agent, headers, signature, maxBatch, options);
+      const executor = new KServeExecutor(manifest, name, base, agent, headers, signature, maxBatch, options);
+      const checked = await executor.checkWeights();
+      options.log?.(`model ${manifest.name} runs remotely: ${base.origin} model ${name}` + (maxBatch ? ` (max batch ${maxBatch})` : '') + `; ${checked}`);
+      return executor;
     } catch (error) {
       agent.destroy();
       throw error;
@@ -142,6 +147,23 @@ export class KServeExecutor implements Denoiser {
       }
     }
     return { signature, maxBatch };
+  }
+
+  /**
+   * Sends model.json's weights probe and compares (daemon/weights-probe.ts): MODEL_SIGNATURE_MISMATCH
+   * when the server runs other weights under the same signature, e.g. an older export of the model.
+   */
+  private async checkWeights(): Promise<string> {
+    const probe = manifestProbe(this.manifest);
+    if (this.options.checkWeights === false) return 'weights not checked (turned off)';
+    if (!probe) return 'weights not checked (model.json has no weights_probe; re-export the model)';
+    const mismatch = probeMismatch(probe, await this.denoise(probeInputs(probe)));
+    if (!(mismatch <= PROBE_TOLERANCE)) {
+      throw new DaemonError('MODEL_SIGNATURE_MISMATCH', `${this.where}, model ${this.modelName}, computes another network than ` +
+        `${this.manifest.name}'s ${this.manifest.file} (its answer to model.json's weights_probe is off by ${mismatch.toExponential(1)} of ` +
+        `the probe's scale, more than ${PROBE_TOLERANCE}): serve the repository \`python -m palette_training triton-repo\` writes from this model folder`);
+    }
+    return `weights checked (probe within ${mismatch.toExponential(1)})`;
   }
 
   private refuseAuth(reply: Reply): void {

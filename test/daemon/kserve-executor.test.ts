@@ -36,7 +36,8 @@ afterEach(async () => {
 
 async function open(fakeOptions: FakeOptions = {}, options: Partial<KServeOptions> = {}): Promise<KServeExecutor> {
   fake = await FakeKServe.start(fakeOptions);
-  executor = await KServeExecutor.open(FIXTURE, { url: fake.url, retryDelayMs: 5, ...options });
+  // The fake's network is not the fixture's, so the weights probe is off here (and tested below).
+  executor = await KServeExecutor.open(FIXTURE, { url: fake.url, retryDelayMs: 5, checkWeights: false, ...options });
   return executor;
 }
 
@@ -97,6 +98,14 @@ describe('KServeExecutor', () => {
     expect(await failure(KServeExecutor.open(FIXTURE, { url: fake.url }))).toMatchObject({ code: 'EXECUTOR_UNAVAILABLE', message: expect.stringContaining('has no model tiny-model') });
     fake.ready = false;
     expect(await failure(KServeExecutor.open(FIXTURE, { url: fake.url, model: 'other' }))).toMatchObject({ code: 'EXECUTOR_UNAVAILABLE', message: expect.stringContaining('not ready') });
+  });
+
+  it('refuses a server whose network answers model.json’s weights probe differently (other weights, same signature)', async () => {
+    fake = await FakeKServe.start();
+    const error = await failure(KServeExecutor.open(FIXTURE, { url: fake.url }));
+    expect(error).toMatchObject({ code: 'MODEL_SIGNATURE_MISMATCH', message: expect.stringContaining('computes another network') });
+    expect(fake.calls).toHaveLength(1); // the probe, [2,3,16,16]
+    expect(fake.calls[0]!.shapes.cond).toEqual([2, 3, 16, 16]);
   });
 
   it('refuses a served model without the Palette signature, naming what it has', async () => {

@@ -22,6 +22,7 @@ from onnx import TensorProto, helper, numpy_helper
 from .config import TASKS
 from .pieces import sha256_of
 from .unet import PaletteUNet, count_parameters
+from .weights_probe import weights_probe
 
 MODEL_FILE = "model.onnx"
 MANIFEST_FILE = "model.json"
@@ -144,6 +145,7 @@ def build_manifest(checkpoint: dict, model: PaletteUNet, model_path: Path, name:
         "sha256": sha256_of(model_path),
         "file_bytes": model_path.stat().st_size,
         "batch_invariant": True,  # unet.gamma_embedding; tested in test/models/training/test_reexport.py
+        "weights_probe": weights_probe(model_path, cfg.size_multiple),
         "weights": {"source": "ema", "storage": "fp16" if verification.get("fp16_weights") else "fp32",
                     "inference": "fp32"},
         "inputs": {"cond": "float32 [B,3,H,W] in [-1,1]", "y_t": "float32 [B,3,H,W]", "gamma": "float32 [B]"},

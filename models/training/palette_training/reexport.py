@@ -9,7 +9,8 @@ it sits in a batch; re-exported, a sample gives the same ε̂ alone or merged wi
 
 The old graph names some weights after the exporter's nodes (GroupNorm's scale and shift become
 `onnx::Mul_N` / `onnx::Add_N`), so the names are learnt by exporting the same architecture with the
-old embedding and a distinct random value in every weight, and matching values.
+old embedding (or today's, for a graph already re-exported) and a distinct random value in every
+weight, and matching values. It also writes model.json's `weights_probe` (weights_probe.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from . import unet
 from .config import unet_config_from_dict
 from .export import MANIFEST_FILE, MODEL_FILE, export_graph, store_weights_as_fp16
 from .pieces import sha256_of
+from .weights_probe import weights_probe
 
 # The largest |new − old| / max |old| accepted: the two graphs compute the same function, the new one
 # in SIMD lanes throughout, so they differ in the last float bits only.
@@ -53,8 +55,8 @@ def read_weights(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def legacy_names(net: unet.PaletteUNet, resolution: int, workdir: Path) -> dict[str, tuple[str, torch.Size]]:
-    """ONNX initializer name → (state_dict key, shape) for a graph exported with the legacy embedding."""
+def initializer_names(net: unet.PaletteUNet, resolution: int, workdir: Path, embedding) -> dict[str, tuple[str, torch.Size]]:
+    """ONNX initializer name → (state_dict key, shape) for a graph exported with `embedding`."""
     generator = torch.Generator().manual_seed(0)
     probe = unet.PaletteUNet(net.cfg)
     with torch.no_grad():
@@ -62,7 +64,7 @@ def legacy_names(net: unet.PaletteUNet, resolution: int, workdir: Path) -> dict[
             p.copy_(torch.rand(p.shape, generator=generator) + 0.5)  # distinct, and never a folded 0 or 1
     path = workdir / "legacy.onnx"
     current = unet.gamma_embedding
-    unet.gamma_embedding = legacy_gamma_embedding
+    unet.gamma_embedding = embedding
     try:
         export_graph(probe, path, resolution)
     finally:
@@ -111,9 +113,13 @@ def reexport(model_dir: Path) -> dict:
     weights = read_weights(old_path)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        names = legacy_names(net, resolution, workdir)
-        absent = [n for n in names if n not in weights]
-        if absent:
+        # An old graph (legacy embedding), or one exported since (re-exported to add what is new).
+        for embedding in (legacy_gamma_embedding, unet.gamma_embedding):
+            names = initializer_names(net, resolution, workdir, embedding)
+            absent = [n for n in names if n not in weights]
+            if not absent:
+                break
+        else:
             raise RuntimeError(f"{old_path} was not exported from this architecture (no {absent[:3]})")
         state = {key: torch.from_numpy(weights[name]).reshape(shape) for name, (key, shape) in names.items()}
         net.load_state_dict(state)
@@ -130,6 +136,7 @@ def reexport(model_dir: Path) -> dict:
     manifest["sha256"] = sha256_of(old_path)
     manifest["file_bytes"] = old_path.stat().st_size
     manifest["batch_invariant"] = True
+    manifest["weights_probe"] = weights_probe(old_path, manifest["size_multiple"])
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     return {"model": manifest["name"], "max_relative_change": change, "sha256": manifest["sha256"]}
 
