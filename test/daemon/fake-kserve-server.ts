@@ -118,3 +118,13 @@ export class FakeKServe {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/** The error `work` fails with (the test fails if it does not). */
+export async function failure(work: Promise<unknown>): Promise<{ code?: string; message: string }> {
+  try {
+    await work;
+  } catch (error) {
+    return error as { code?: string; message: string };
+  }
+  throw new Error('it did not fail');
+}

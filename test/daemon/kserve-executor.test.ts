@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KServeExecutor, type KServeOptions } from '../../daemon/kserve-executor.ts';
 import { REPO_ROOT } from '../../daemon/model-manifest.ts';
 import type { DenoiseInputs } from '../../daemon/model-runner.ts';
-import { FakeKServe, type FakeOptions } from './fake-kserve-server.ts';
+import { failure, FakeKServe, type FakeOptions } from './fake-kserve-server.ts';
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
 
@@ -39,15 +39,6 @@ async function open(fakeOptions: FakeOptions = {}, options: Partial<KServeOption
   // The fake's network is not the fixture's, so the weights probe is off here (and tested below).
   executor = await KServeExecutor.open(FIXTURE, { url: fake.url, retryDelayMs: 5, checkWeights: false, ...options });
   return executor;
-}
-
-async function failure(work: Promise<unknown>): Promise<{ code?: string; message: string }> {
-  try {
-    await work;
-  } catch (error) {
-    return error as { code?: string; message: string };
-  }
-  throw new Error('it did not fail');
 }
 
 describe('KServeExecutor', () => {

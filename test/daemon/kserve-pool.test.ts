@@ -7,7 +7,7 @@ import { KServePool } from '../../daemon/kserve-pool.ts';
 import { REPO_ROOT } from '../../daemon/model-manifest.ts';
 import type { DenoiseInputs, Denoiser } from '../../daemon/model-runner.ts';
 import { ModelScheduler } from '../../daemon/model-scheduler.ts';
-import { FakeKServe, type FakeOptions } from './fake-kserve-server.ts';
+import { failure, FakeKServe, type FakeOptions } from './fake-kserve-server.ts';
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
 
@@ -33,15 +33,6 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-async function failure(work: Promise<unknown>): Promise<{ code?: string; message: string }> {
-  try {
-    await work;
-  } catch (error) {
-    return error as { code?: string; message: string };
-  }
-  throw new Error('it did not fail');
 }
 
 let fakes: FakeKServe[] = [];
