@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("size-compare", help="compare presets at equal compute (see its --help)", add_help=False)
     sub.add_parser("background", help="a stint of the background training run (see its --help)", add_help=False)
     sub.add_parser("train-bench", help="training throughput, fp32 vs bf16 (see its --help)", add_help=False)
-    sub.add_parser("reexport", help="re-export a model folder's graph from its weights (see its --help)", add_help=False)
+    sub.add_parser("reexport", help="re-export a model graph from its own weights (see its --help)", add_help=False)
 
     args, rest = parser.parse_known_args(argv)
     if args.command == "photoset":

@@ -55,7 +55,8 @@ def read_weights(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def initializer_names(net: unet.PaletteUNet, resolution: int, workdir: Path, embedding) -> dict[str, tuple[str, torch.Size]]:
+def initializer_names(net: unet.PaletteUNet, resolution: int, workdir: Path,
+                      embedding) -> dict[str, tuple[str, torch.Size]]:
     """ONNX initializer name → (state_dict key, shape) for a graph exported with `embedding`."""
     generator = torch.Generator().manual_seed(0)
     probe = unet.PaletteUNet(net.cfg)
@@ -147,5 +148,6 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     for folder in args.model:
         result = reexport(folder)
-        print(f"{result['model']}: re-exported, batch-invariant; max relative change {result['max_relative_change']:.2e}")
+        change = result["max_relative_change"]
+        print(f"{result['model']}: re-exported, batch-invariant; max relative change {change:.2e}")
     return 0

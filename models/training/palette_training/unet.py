@@ -14,7 +14,6 @@ from torch import nn
 
 from .config import UNetConfig, unet_config_from_dict
 
-
 # 16 float32 values: one AVX-512 vector, two AVX2 ones, four SSE ones.
 BATCH_INVARIANT_LANES = 16
 

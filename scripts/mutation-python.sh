@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Mutation testing of the training pipeline's core (mutmut 3): `npm run test:mutation:py [-- MODULE...]`.
+# MODULE is one of diffusion, data, masks, train (default: all four).
+#
+# mutmut copies the code and the tests into mutants/ below its working folder and runs pytest there, so
+# it gets a workspace of its own, runs/mutmut/ (ignored): palette_training/ and the tests that guard the
+# four modules, with a conftest that imports the copy. The workspace is kept between runs: mutmut's
+# results in runs/mutmut/mutants/ are reused for mutants whose function did not change (incremental).
+# Slow on 2 cores, so not part of npm test; `scripts/paused-training.sh` in front pauses the
+# background training while it runs.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$repo/models/training/.venv"
+ws="$repo/runs/mutmut"
+modules=("$@")
+[[ ${#modules[@]} -gt 0 ]] || modules=(diffusion data masks train)
+
+"$venv/bin/python" -c "import mutmut" 2>/dev/null || "$venv/bin/python" -m pip install -q "mutmut==3.8.1"
+
+mkdir -p "$ws"
+rm -rf "$ws/palette_training" && cp -r "$repo/models/training/palette_training" "$ws/palette_training"
+only=()
+tests=()
+for m in "${modules[@]}"; do
+  case "$m" in
+    diffusion) tests+=(test_diffusion.py test_v_prediction.py) ;;
+    data) tests+=(test_data.py test_corruptions.py) ;;
+    masks) tests+=(test_masks.py test_data.py) ;;
+    train) tests+=(test_train.py test_schedule.py test_background.py) ;;
+    *) echo "unknown module $m (diffusion, data, masks, train)" >&2; exit 2 ;;
+  esac
+  only+=("\"palette_training/$m.py\"")
+done
+# The tests as they are, but importing the workspace's (mutated) palette_training.
+rm -rf "$ws/tests" && cp -r "$repo/test/models/training" "$ws/tests" && rm -rf "$ws/tests/__pycache__" "$ws/palette_training/__pycache__"
+cat > "$ws/tests/conftest.py" <<'PY'
+"""Import palette_training from the folder above (mutmut's mutants/ copy), not from the repository."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+PY
+unique_tests=$(printf '"tests/%s", ' $(printf '%s\n' "${tests[@]}" | sort -u))
+cat > "$ws/pyproject.toml" <<TOML
+[tool.mutmut]
+source_paths = ["palette_training"]
+only_mutate = [$(IFS=,; echo "${only[*]}")]
+pytest_add_cli_args_test_selection = [${unique_tests%, }]
+pytest_add_cli_args = ["-q", "-p", "no:cacheprovider"]
+# a changed test reruns the module's mutants (mutmut keys its results on the mutated functions only)
+cache_invalidation_files = [${unique_tests%, }]
+use_git_change_detection = false
+max_children = 1
+# torch is not fork-safe once its thread pool has run: fork workers from a server that only imported the tests
+process_isolation = "forkserver"
+TOML
+cd "$ws"
+"$venv/bin/mutmut" run || true
+"$venv/bin/mutmut" results --all true > results.txt || true
+"$venv/bin/python" - <<'PY'
+# Per module: killed, survived, other (timeout, suspicious, no tests), score = killed / (all but skipped).
+import collections, pathlib, re
+counts = collections.defaultdict(collections.Counter)
+for line in pathlib.Path("results.txt").read_text().splitlines():
+    m = re.match(r"\s*palette_training\.(\w+)\.\S+: (.+)$", line)
+    if m:
+        counts[m.group(1)][m.group(2).strip()] += 1
+print("module           killed  survived  other   score")
+for module, c in sorted(counts.items()):
+    killed = c["killed"] + c["timeout"]
+    total = sum(c.values()) - c["skipped"]
+    other = total - killed - c["survived"]
+    print(f"{module:<16} {killed:>6} {c['survived']:>9} {other:>6}  {100 * killed / max(total, 1):5.1f} %")
+PY
