@@ -77,13 +77,12 @@ export class KServePool implements Denoiser {
       await Promise.all(opened.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
       throw (wrong as PromiseRejectedResult).reason;
     }
-    const now = options.now ?? Date.now;
     const nodes = urls.map((url, i): PoolNode => {
       const r = opened[i]!;
       if (r.status === 'fulfilled') return { url, executor: r.value, inFlight: 0, downUntil: 0 };
       const failure = (r.reason as Error).message;
       options.log?.(`inference server ${url} is down at start (${failure}); retried while the others serve`);
-      return { url, inFlight: 0, downUntil: now() + (options.downMs ?? 5000), failure };
+      return { url, inFlight: 0, downUntil: downDeadline(options), failure };
     });
     if (!nodes.some((n) => n.executor)) {
       throw new DaemonError('EXECUTOR_UNAVAILABLE', `none of the ${urls.length} inference servers answered: ` +
@@ -133,7 +132,7 @@ export class KServePool implements Denoiser {
   private markDown(node: PoolNode, failure: string): void {
     node.failure = failure;
     if (node.downUntil !== 0) return;
-    node.downUntil = (this.options.now ?? Date.now)() + (this.options.downMs ?? 5000);
+    node.downUntil = downDeadline(this.options);
     this.options.log?.(`inference server ${node.url} is down (${failure}); its calls go to the others`);
   }
 
@@ -151,7 +150,7 @@ export class KServePool implements Denoiser {
         this.options.log?.(`inference server ${node.url} is back`);
       } catch (error) {
         node.failure = (error as Error).message;
-        node.downUntil = (this.options.now ?? Date.now)() + (this.options.downMs ?? 5000);
+        node.downUntil = downDeadline(this.options);
       } finally {
         delete node.reopening;
       }
@@ -168,6 +167,13 @@ export class KServePool implements Denoiser {
     await Promise.all(this.nodes.map((n) => n.reopening));
     await Promise.all(this.nodes.map((n) => n.executor?.close()));
   }
+}
+
+const DEFAULT_DOWN_MS = 5000;
+
+/** When a node that fails now is tried again. */
+function downDeadline(options: KServePoolOptions): number {
+  return (options.now ?? Date.now)() + (options.downMs ?? DEFAULT_DOWN_MS);
 }
 
 function unavailable(error: unknown): boolean {

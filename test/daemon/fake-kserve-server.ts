@@ -4,7 +4,8 @@
  * ε̂ = γ·cond − y_t, so a test can check every value that comes back. Faults are switches on it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { DenoiseInputs } from '../../daemon/model-runner.ts';
 
 export interface FakeOptions {
   model?: string;
@@ -127,4 +128,32 @@ export async function failure(work: Promise<unknown>): Promise<{ code?: string; 
     return error as { code?: string; message: string };
   }
   throw new Error('it did not fail');
+}
+
+/** Inputs for the fake's network: cond sin(i + tag), y_t cos(0.3 i), γ per sample. */
+export function fakeInputs({ b = 1, h = 8, w = 8, tag = 0, gamma }: {
+  b?: number; h?: number; w?: number; tag?: number; gamma?: (sample: number) => number;
+} = {}): DenoiseInputs {
+  const dims = [b, 3, h, w] as const;
+  const n = b * 3 * h * w;
+  return {
+    cond: { data: Float32Array.from({ length: n }, (_, i) => Math.sin(i + tag)), dims },
+    yT: { data: Float32Array.from({ length: n }, (_, i) => Math.cos(0.3 * i)), dims },
+    gamma: Float32Array.from({ length: b }, (_, i) => (gamma ? gamma(i) : 0.5)),
+  };
+}
+
+/** What the fake server's network computes, ε̂ = γ·cond − y_t, in float32 as it does. */
+export function fakeNetwork({ cond, yT, gamma }: DenoiseInputs): Float32Array {
+  const per = cond.data.length / gamma.length;
+  return cond.data.map((c, i) => gamma[Math.floor(i / per)]! * c - yT.data[i]!);
+}
+
+/** A loopback port nothing listens on (now). */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

@@ -1,29 +1,14 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KServeExecutor, type KServeOptions } from '../../daemon/kserve-executor.ts';
 import { REPO_ROOT } from '../../daemon/model-manifest.ts';
 import type { DenoiseInputs } from '../../daemon/model-runner.ts';
-import { failure, FakeKServe, type FakeOptions } from './fake-kserve-server.ts';
+import { failure, fakeInputs, FakeKServe, fakeNetwork, type FakeOptions, freePort } from './fake-kserve-server.ts';
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
 
-function inputs(b: number, h = 8, w = 12): DenoiseInputs {
-  const dims = [b, 3, h, w] as const;
-  const n = b * 3 * h * w;
-  return {
-    cond: { data: Float32Array.from({ length: n }, (_, i) => Math.sin(i)), dims },
-    yT: { data: Float32Array.from({ length: n }, (_, i) => Math.cos(0.3 * i)), dims },
-    gamma: Float32Array.from({ length: b }, (_, i) => 0.1 * (i + 1)),
-  };
-}
-
-/** What the fake server's network computes, in float32 as it does. */
-function expected({ cond, yT, gamma }: DenoiseInputs): Float32Array {
-  const per = cond.data.length / gamma.length;
-  return cond.data.map((c, i) => gamma[Math.floor(i / per)]! * c - yT.data[i]!);
-}
+const inputs = (b: number, h = 8, w = 12): DenoiseInputs => fakeInputs({ b, h, w, gamma: (i) => 0.1 * (i + 1) });
+const expected = fakeNetwork;
 
 let fake: FakeKServe | undefined;
 let executor: KServeExecutor | undefined;
@@ -78,10 +63,7 @@ describe('KServeExecutor', () => {
   });
 
   it('fails open with EXECUTOR_UNAVAILABLE when nothing listens, the server is not ready, or lacks the model', async () => {
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const { port } = closed.address() as AddressInfo;
-    await new Promise<void>((r) => closed.close(() => r()));
+    const port = await freePort();
     const down = await failure(KServeExecutor.open(FIXTURE, { url: `http://127.0.0.1:${port}` }));
     expect(down).toMatchObject({ code: 'EXECUTOR_UNAVAILABLE', message: expect.stringContaining('is it running?') });
 

@@ -1,5 +1,3 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KServeExecutor } from '../../daemon/kserve-executor.ts';
@@ -7,33 +5,12 @@ import { KServePool } from '../../daemon/kserve-pool.ts';
 import { REPO_ROOT } from '../../daemon/model-manifest.ts';
 import type { DenoiseInputs, Denoiser } from '../../daemon/model-runner.ts';
 import { ModelScheduler } from '../../daemon/model-scheduler.ts';
-import { failure, FakeKServe, type FakeOptions } from './fake-kserve-server.ts';
+import { failure, fakeInputs, FakeKServe, fakeNetwork, type FakeOptions, freePort } from './fake-kserve-server.ts';
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
 
-function inputs(tag: number, b = 1): DenoiseInputs {
-  const dims = [b, 3, 8, 8] as const;
-  const n = b * 3 * 8 * 8;
-  return {
-    cond: { data: Float32Array.from({ length: n }, (_, i) => Math.sin(i + tag)), dims },
-    yT: { data: Float32Array.from({ length: n }, (_, i) => Math.cos(0.3 * i)), dims },
-    gamma: new Float32Array(b).fill(0.5),
-  };
-}
-
-/** The fake servers' network, ε̂ = γ·cond − y_t, in float32. */
-function expected({ cond, yT, gamma }: DenoiseInputs): Float32Array {
-  const per = cond.data.length / gamma.length;
-  return cond.data.map((c, i) => gamma[Math.floor(i / per)]! * c - yT.data[i]!);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+const inputs = (tag: number): DenoiseInputs => fakeInputs({ tag });
+const expected = fakeNetwork;
 
 let fakes: FakeKServe[] = [];
 let pool: Denoiser | undefined;
