@@ -50,6 +50,48 @@ describe('smoothFill', () => {
     for (let x = 0; x < 6; x++) expect(row[x]).toBe(-1); // known pixels unchanged
   });
 
+  it('is mirror-symmetric: a hole and surroundings symmetric left–right and top–bottom fill symmetrically (cell centres at 2j + 0.5 on every level)', () => {
+    // Any shift of the upsampling coordinates or a missing clamp at an edge breaks the symmetry.
+    for (const n of [16, 32]) {
+      const f = (x: number, y: number, c: number) => Math.sin(0.7 * Math.min(x, n - 1 - x) + c) * Math.cos(0.4 * Math.min(y, n - 1 - y));
+      const values = tensor(n, n, f);
+      const hole = holeWhere(n, n, (x, y) => Math.hypot(x - (n - 1) / 2, y - (n - 1) / 2) < n / 3 || x < 2 || x >= n - 2);
+      const out = smoothFill(values, hole, n, n);
+      for (let c = 0; c < 3; c++) {
+        for (let y = 0; y < n; y++) {
+          for (let x = 0; x < n; x++) {
+            const v = out[(c * n + y) * n + x] ?? NaN;
+            expect(Math.abs(v - (out[(c * n + y) * n + (n - 1 - x)] ?? NaN))).toBeLessThan(1e-5);
+            expect(Math.abs(v - (out[(c * n + (n - 1 - y)) * n + x] ?? NaN))).toBeLessThan(1e-5);
+          }
+        }
+      }
+    }
+  });
+
+  it('treats rows and columns alike: the fill of a transposed image is the transposed fill', () => {
+    const n = 16;
+    const f = (x: number, y: number, c: number) => Math.sin(0.3 * x + 0.9 * y + c);
+    const inHole = (x: number, y: number) => x >= 3 && x < 11 && y >= 5 && y < 14;
+    const out = smoothFill(tensor(n, n, f), holeWhere(n, n, inHole), n, n);
+    const outT = smoothFill(tensor(n, n, (x, y, c) => f(y, x, c)), holeWhere(n, n, (x, y) => inHole(y, x)), n, n);
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) expect(outT[(c * n + x) * n + y]).toBeCloseTo(out[(c * n + y) * n + x] ?? NaN, 5);
+    }
+  });
+
+  it('fills a hole pixel mostly from its nearest known pixels (the finest level that reaches them)', () => {
+    // One-pixel hole in a 16×16 image: 1 left of it, −1 everywhere else. Its fill leans to the side it touches.
+    const n = 16;
+    const values = tensor(n, n, (x) => (x <= 4 ? 1 : -1));
+    const out = smoothFill(values, holeWhere(n, n, (x, y) => x === 5 && y === 8), n, n);
+    const v = out[8 * n + 5] ?? NaN;
+    expect(v).toBeGreaterThan(-1);
+    expect(v).toBeLessThan(1);
+    const far = smoothFill(tensor(n, n, (x) => (x <= 1 ? 1 : -1)), holeWhere(n, n, (x, y) => x === 5 && y === 8), n, n)[8 * n + 5] ?? NaN;
+    expect(v).toBeGreaterThan(far); // the bright column 1 px away weighs more than one 4 px away
+  });
+
   it('gives mid-grey when nothing is known, and the input when there is no hole', () => {
     const values = tensor(8, 8, (x, y) => (x + y) / 16);
     expect([...smoothFill(values, new Float32Array(64).fill(1), 8, 8)].every((v) => v === 0)).toBe(true);
