@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
+from palette_training import masks as masks_module
 from palette_training.masks import (
     INPAINT_MASK_KINDS,
     UNCROP_SIDES,
@@ -454,3 +455,33 @@ def test_box_dims_trade_area_against_aspect() -> None:
     assert _box_dims(64, 64, 512, 0.5) == (16, 32)
     assert _box_dims(64, 64, 512, 2.0) == (32, 16)
     assert _box_dims(10, 100, 500, 0.1) == (7, 71)  # √(500·0.1) = 7.07 rows
+
+
+# --------------------------------------------------------------------------------------------------
+# The fallbacks after too many missed draws (never reached with sane ranges, so forced here)
+
+
+def test_box_mask_falls_back_to_one_box_of_middle_coverage_anywhere_in_the_image(monkeypatch) -> None:
+    monkeypatch.setattr(masks_module, "_MAX_BOX_TRIES", 0)
+    h, w = 48, 80
+    rng = np.random.default_rng(15)
+    tops, lefts = set(), set()
+    for _ in range(300):
+        mask = box_mask(h, w, rng, 0.2, 0.3)
+        assert mask.dtype == np.bool_ and mask.shape == (h, w) and _is_rectangle(mask)
+        assert 0.2 <= mask_coverage(mask) <= 0.3 and abs(mask_coverage(mask) - 0.25) < 0.01
+        top, bottom, left, right = _bbox(mask)
+        assert abs((bottom - top) / (right - left) - h / w) < 0.1  # the image's aspect
+        tops.add(top)
+        lefts.add(left)
+    bh, bw = bottom - top, right - left
+    assert tops == set(range(h - bh + 1)) and lefts == set(range(w - bw + 1))  # every position, edges included
+
+
+def test_inpaint_centre_box_falls_back_to_the_middle_of_the_range(monkeypatch) -> None:
+    monkeypatch.setattr(masks_module, "_MAX_BOX_TRIES", 0)
+    rng = np.random.default_rng(16)
+    for size in [(64, 64), (17, 31)]:
+        mask = inpaint_mask(*size, rng, 0.0, 0.0, 1.0, 0.2, 0.4)
+        assert _is_rectangle(mask) and _is_centred(mask)
+        assert 0.2 <= mask_coverage(mask) <= 0.4 and abs(mask_coverage(mask) - 0.3) < 0.03
