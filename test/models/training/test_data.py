@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+from PIL import Image
 
 from palette_training.config import TASKS
 from palette_training.corruptions import to_model_range
@@ -12,6 +14,10 @@ from palette_training.data import (
     ScaleBuckets,
     StepKeys,
     TaskExamples,
+    batches,
+    fixed_examples,
+    list_photos,
+    load_photo,
     make_example,
     parse_scales,
     random_crop,
@@ -172,3 +178,72 @@ def test_parse_scales_reads_sizes_and_shares() -> None:
 def test_parse_scales_rejects_bad_specs(spec: str) -> None:
     with pytest.raises(ValueError):
         parse_scales(spec)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading the photo folder
+
+
+def test_list_photos_finds_image_files_by_suffix_in_any_case_sorted_and_recursively(tmp_path) -> None:
+    (tmp_path / "sub").mkdir()
+    for name in ["b.JPG", "a.png", "sub/c.webp", "d.bmp", "e.jpeg", "notes.txt", "raw.cr2"]:
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "folder.png").mkdir()  # a folder named like a photo is not one
+    names = [p.relative_to(tmp_path).as_posix() for p in list_photos(tmp_path)]
+    assert names == ["a.png", "b.JPG", "d.bmp", "e.jpeg", "sub/c.webp"]
+
+
+def test_list_photos_refuses_a_folder_without_photos(tmp_path) -> None:
+    (tmp_path / "notes.txt").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="no photos"):
+        list_photos(tmp_path)
+
+
+def test_load_photo_downscales_the_short_side_to_the_limit_keeping_the_aspect(tmp_path) -> None:
+    big = np.random.default_rng(1).integers(0, 256, (300, 500, 3), dtype=np.uint8)
+    Image.fromarray(big).save(tmp_path / "big.png")
+    out = load_photo(tmp_path / "big.png", 120)
+    assert out.dtype == np.uint8 and out.shape == (120, 200, 3)
+    # antialiased bicubic, as PIL gives it
+    ref = np.asarray(Image.fromarray(big).resize((200, 120), Image.BICUBIC))
+    assert np.array_equal(out, ref)
+    assert load_photo(tmp_path / "big.png", 300).shape == (300, 500, 3)  # at the limit: untouched
+    assert np.array_equal(load_photo(tmp_path / "big.png", 1000), big)
+
+
+def test_load_photo_gives_rgb_for_grey_and_transparent_photos(tmp_path) -> None:
+    grey = np.arange(40 * 30, dtype=np.uint8).reshape(30, 40)
+    Image.fromarray(grey, "L").save(tmp_path / "grey.png")
+    Image.fromarray(np.dstack([grey, grey, grey, np.full_like(grey, 128)]), "RGBA").save(tmp_path / "rgba.png")
+    for name in ["grey.png", "rgba.png"]:
+        out = load_photo(tmp_path / name, 384)
+        assert out.shape == (30, 40, 3) and np.array_equal(out[..., 1], grey) and out.flags.writeable
+
+
+# --------------------------------------------------------------------------------------------------
+# Batches and the fixed sample-grid examples
+
+
+def test_batches_follow_the_buckets_from_the_start_step(photos: PhotoSet) -> None:
+    ds = TaskExamples(photos, 16, MIX, 0.5, seed=7)
+    buckets = ScaleBuckets(16, 4, "16:0.5,32:0.5", seed=3)
+    it = batches(ds, 10, buckets, rank=1, num_workers=0)
+    for step in range(10, 16):
+        batch = next(it)
+        res = buckets.resolution(step)
+        assert batch["y"].shape == (buckets.batch_size(res), 3, res, res)
+        assert batch["hole"].shape == (buckets.batch_size(res), 1, res, res)
+        assert torch.equal(batch["y"][0], torch.from_numpy(ds[(step, 1, 0, res)]["y"]))
+    one = next(batches(ds, 0, 2, rank=0, num_workers=0))  # an int: one size, that batch size
+    assert one["y"].shape == (2, 3, 16, 16)
+
+
+def test_fixed_examples_are_the_same_few_per_task_every_time(photos: PhotoSet) -> None:
+    a = fixed_examples(photos, 16, 2)
+    b = fixed_examples(photos, 16, 2)
+    assert len(a) == 2 * len(TASKS)
+    assert [int(e["task"]) for e in a] == [t for t in range(len(TASKS)) for _ in range(2)]
+    for x, y in zip(a, b, strict=True):
+        assert x["y"].shape == (3, 16, 16) and np.array_equal(x["y"], y["y"]) and np.array_equal(x["cond"], y["cond"])
+    assert not np.array_equal(a[0]["y"], a[1]["y"])
+    assert not np.array_equal(a[0]["y"], fixed_examples(photos, 16, 2, seed=99)[0]["y"])
