@@ -61,6 +61,21 @@ def test_native_crops_are_unresized_pixels_of_the_photo() -> None:
         assert any(np.array_equal(out, win) or np.array_equal(out, win[:, ::-1]) for win in windows), seed
 
 
+def test_crops_that_are_not_native_cover_a_drawn_share_of_the_short_side_resized() -> None:
+    # Not native: the side is drawn in [min_scale, 1] × short side and resized, never a plain window.
+    photo = _photo(h=24, w=30)
+    windows = _windows(photo, 12)
+    for seed in range(10):
+        out = random_crop(photo, np.random.default_rng(seed), 12, 0.6)
+        assert not any(np.array_equal(out, win) or np.array_equal(out, win[:, ::-1]) for win in windows), seed
+
+
+def test_a_native_crop_of_a_photo_smaller_than_the_resolution_is_a_resized_crop() -> None:
+    photo = _photo(h=10, w=14)
+    out = random_crop(photo, np.random.default_rng(0), 16, 1.0, native=True)
+    assert out.shape == (16, 16, 3)
+
+
 def test_make_example_inpaint_keeps_the_known_pixels_and_fills_the_hole_with_noise() -> None:
     y_u8 = _photo(h=32, w=32)
     ex = make_example(y_u8, "inpaint", np.random.default_rng(1))
