@@ -87,6 +87,14 @@ def test_make_example_inpaint_keeps_the_known_pixels_and_fills_the_hole_with_noi
     assert abs(noise.mean()) < 0.2 and 0.8 < noise.std() < 1.2  # N(0, 1), not the photo
 
 
+def test_make_example_inpaint_draws_the_inpainting_mix_not_uncrop_halves() -> None:
+    # Inpainting holes cover 10–60 % and vary; uncrop holes are always exactly half the image.
+    rng = np.random.default_rng(2)
+    coverages = [make_example(_photo(h=32, w=32), "inpaint", rng)["hole"].mean() for _ in range(30)]
+    assert all(0.1 <= c <= 0.6 for c in coverages)
+    assert sum(abs(c - 0.5) > 0.02 for c in coverages) >= 20 and max(coverages) - min(coverages) > 0.2
+
+
 def test_make_example_uncrop_hole_touches_the_border() -> None:
     for seed in range(10):
         ex = make_example(_photo(h=32, w=32), "uncrop", np.random.default_rng(seed))
@@ -149,6 +157,14 @@ def test_no_native_crops_keep_the_examples_of_the_rng_stream_before_native_crops
         expected = make_example(random_crop(photo, rng, 16, 0.5), task, rng)
         got = ds[key]
         assert all(np.array_equal(expected[k], got[k]) for k in expected), key
+
+
+def test_a_dataset_with_native_crop_one_gives_native_crops(photos: PhotoSet) -> None:
+    ds = TaskExamples(photos, 16, MIX, 0.5, seed=7, native_crop=1.0)
+    windows = [w for img in photos.images for w in _windows(img, 16)]
+    for i in range(4):
+        y = ds[(3, 0, i)]["y"]
+        assert any(np.allclose(y, to_model_range(w)) or np.allclose(y, to_model_range(w[:, ::-1])) for w in windows), i
 
 
 def test_a_dataset_key_with_a_size_gives_that_size(photos: PhotoSet) -> None:
