@@ -66,6 +66,25 @@ describe('runFill', () => {
     });
   }
 
+  it('refuses options out of range before any model call (for in-process callers the protocol does not check)', async () => {
+    const m = rectMask(200, 150, { x: 80, y: 60, width: 30, height: 20 });
+    const bad = [
+      { threshold: 0 }, { threshold: 256 }, { threshold: 1.5 }, { grow: 1.5 },
+      { feather: -1 }, { feather: Number.NaN }, { feather: Number.POSITIVE_INFINITY },
+      { contextPadding: -0.1 }, { contextPadding: Number.NaN }, { contextPadding: Number.POSITIVE_INFINITY },
+    ];
+    for (const options of bad) {
+      const model = fakeRun(holeColorModel);
+      await expect(runFill({ image, mask: m, options }, G, model.run, 1), JSON.stringify(options))
+        .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('invalid fill options') });
+      expect(model.jobs.length).toBe(0);
+    }
+    // the bounds themselves are valid
+    for (const options of [{ threshold: 1 }, { threshold: 255 }, { feather: 0 }, { contextPadding: 0 }, { grow: -2 }]) {
+      await expect(runFill({ image, mask: m, options }, G, fakeRun(holeColorModel).run, 1)).resolves.toBeDefined();
+    }
+  });
+
   it('takes only mask values at or above the threshold as the hole (default 128)', async () => {
     const m = createMask(200, 150);
     for (let y = 20; y < 50; y++) for (let x = 20; x < 50; x++) m.data[y * 200 + x] = 100; // faint stroke
