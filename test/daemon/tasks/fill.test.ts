@@ -183,6 +183,76 @@ describe('runFill', () => {
     }
   });
 
+  it('keeps the removed content out of the known pixels at a non-integer scale too (hole alpha 0 before the resize)', async () => {
+    // 200 px → a 64-px job is a 3.1× reduction: no shrink-on-load shortcut hides a bleed here.
+    const img = greyImage(200, 200, 120);
+    for (let y = 73; y < 127; y++) for (let x = 73; x < 127; x++) img.data.set([255, 0, 0, 255], (y * 200 + x) * 4);
+    const m = rectMask(200, 200, { x: 73, y: 73, width: 54, height: 54 });
+    const { run, jobs } = fakeRun(holeColorModel);
+    await runFill({ image: img, mask: m, options: { grow: 0, contextPadding: 1 } }, G, run, 1);
+    const { cond, hole, width, height } = jobs[0]!;
+    const plane = width * height;
+    let worst = 0;
+    for (let i = 0; i < plane; i++) {
+      if ((hole?.[i] ?? 0) > 0) continue;
+      const r = ((cond[i] ?? 0) + 1) * 127.5;
+      const g = ((cond[plane + i] ?? 0) + 1) * 127.5;
+      worst = Math.max(worst, Math.abs(r - g));
+    }
+    expect(worst).toBeLessThan(4);
+  });
+
+  it('grows the hole by half the default feather, 8 px per 1024 px of the long side (2048×512: 8 px, then 16 px of fade)', async () => {
+    const wide = greyImage(2048, 512, 90);
+    const m = rectMask(2048, 512, { x: 1000, y: 230, width: 40, height: 40 });
+    const { layers } = await runFill({ image: wide, mask: m }, G, fakeRun(holeColorModel).run, 1);
+    const layer = layers[0]!;
+    // Right of the mask (its last column is x = 1039): grown by 8 → opaque through x = 1047.
+    expect(alphaAt(layer, 1047, 250)).toBe(255);
+    // The 16-px feather fades after the grown edge: still partly there 8 px on, gone well past 16.
+    expect(alphaAt(layer, 1055, 250)).toBeGreaterThan(0);
+    expect(alphaAt(layer, 1055, 250)).toBeLessThan(255);
+    expect(alphaAt(layer, 1047 + 16 + 6, 250)).toBe(0);
+  });
+
+  it('grows the hole by an explicit grow however far it is from the marked pixels', async () => {
+    const m = rectMask(200, 150, { x: 80, y: 60, width: 30, height: 20 });
+    const { layers } = await runFill({ image, mask: m, options: { grow: 6, feather: 0 } }, G, fakeRun(holeColorModel).run, 1);
+    expect(layers[0]).toMatchObject({ x: 74, y: 54, width: 42, height: 32 });
+    // 6 px straight out from each side is inside the grown hole (its corners are round).
+    for (const [x, y] of [[74, 70], [115, 70], [95, 54], [95, 85]] as const) expect(alphaAt(layers[0]!, x, y)).toBe(255);
+  });
+
+  it('matches colours against a ring as wide as the feather, not only the pixels touching the hole', async () => {
+    // A 2-px dark outline hugs the hole; beyond it the photo is the grey the model paints.
+    const img = greyImage(160, 160, 100);
+    const m = rectMask(160, 160, { x: 60, y: 60, width: 40, height: 40 });
+    for (let y = 58; y < 102; y++) {
+      for (let x = 58; x < 102; x++) if ((m.data[y * 160 + x] ?? 0) === 0) img.data.set([30, 30, 30, 255], (y * 160 + x) * 4);
+    }
+    const grey = (100 / 127.5) - 1;
+    const { layers } = await runFill({ image: img, mask: m, options: { grow: 0, feather: 12 } }, G, fakeRun(holeConstantModel([grey, grey, grey])).run, 1);
+    const centre = compositeLayer(img, layers[0]!).data[(80 * 160 + 80) * 4] ?? 0;
+    // A 12-px ring is mostly grey 100 (a small pull down); a 2-px ring would see only the outline (−24).
+    expect(centre).toBeGreaterThan(88);
+  });
+
+  it('matches colours against a ring of at least two model pixels when the crop is upscaled a lot', async () => {
+    // feather 2, but the 200-px hole's crop goes to a 64-px job: 2 px of crop are a third of a model pixel.
+    const img = greyImage(800, 800, 100);
+    const m = rectMask(800, 800, { x: 300, y: 300, width: 200, height: 200 });
+    for (let y = 297; y < 503; y++) {
+      for (let x = 297; x < 503; x++) if ((m.data[y * 800 + x] ?? 0) === 0) img.data.set([30, 30, 30, 255], (y * 800 + x) * 4);
+    }
+    const grey = (100 / 127.5) - 1;
+    const { layers } = await runFill({ image: img, mask: m, options: { grow: 0, feather: 2 } }, G, fakeRun(holeConstantModel([grey, grey, grey])).run, 1);
+    const centre = compositeLayer(img, layers[0]!).data[(400 * 800 + 400) * 4] ?? 0;
+    // Ring ⌈2·crop/job⌉ ≈ 13 px: part outline, part grey (86 measured). A 2-px ring sees only the outline
+    // (74); a ring over the whole crop sees almost only grey (96).
+    expect(centre).toBeGreaterThan(80);
+    expect(centre).toBeLessThan(92);
+  });
+
   it('matches the generated colours to the surroundings by default', async () => {
     const img = greyImage(160, 160, 100);
     const m = circleMask(160, 160, 80, 80, 25);
