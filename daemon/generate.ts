@@ -246,6 +246,7 @@ function runTask(request: GenerateRequest, image: RgbaImage, mask: MaskImage | u
         ...(f.feather !== undefined ? { feather: f.feather } : {}),
         ...(f.grow !== undefined ? { grow: f.grow } : {}),
         ...(f.colorMatch !== undefined ? { colorMatch: f.colorMatch } : {}),
+        ...(f.maskMode !== undefined ? { maskMode: f.maskMode } : {}),
       };
       return runFill({ image, mask, options }, geometry, run, variants);
     }

@@ -14,7 +14,7 @@ import type { ModelCalls } from './model-scheduler.ts';
 import type { Rect } from './rect.ts';
 import { createNormalStream, noiseSourceForSeeds } from './sampling/random.ts';
 import { SAMPLERS, scheduleFor } from './sampling/samplers.ts';
-import { scheduleForStrength } from './sampling/schedules.ts';
+import { releaseGammasForStrengths, scheduleForStrength } from './sampling/schedules.ts';
 import type { SamplerName, StepInfo } from './sampling/types.ts';
 import type { ModelJob, RunModelJob } from './tasks/types.ts';
 
@@ -109,6 +109,8 @@ export function createJobRunner(model: ModelCalls, settings: SamplingSettings, e
       ? planCalls(part.groupsAfter, variants, variantsPerCall(settings, job.height, job.width)).length
       : (part.count - part.index - 1) * calls.length;
     const knownMask = job.hole ? invert(job.hole) : undefined; // the same for every sub-batch
+    // Soft masks: each hole pixel released at the level its share of the strength starts at.
+    const releaseGamma = job.strengthMap ? releaseGammasForStrengths(fullSchedule, scaled(job.strengthMap, strength)) : undefined;
     requestStarted ??= performance.now();
     for (const [c, { first, n }] of calls.entries()) {
       // Item i of the job is group ⌊i/V⌋'s variant i mod V, and draws from that variant's seed.
@@ -121,7 +123,7 @@ export function createJobRunner(model: ModelCalls, settings: SamplingSettings, e
       const previewed = Math.min(n, variants - firstVariant); // the preview shows the call's first group
       const clean = job.cond.subarray(first * perVariant, (first + n) * perVariant);
       const cond = job.hole ? fillHoleWithNoise(clean, job.hole, seeds, plane) : clean;
-      const known = knownMask ? { values: clean, mask: knownMask } : undefined;
+      const known = knownMask ? { values: clean, mask: knownMask, ...(releaseGamma ? { releaseGamma } : {}) } : undefined;
       const gammaBatch = new Float32Array(n);
       const before = stepsDone;
       const laterSubBatches = calls.length - c - 1 + laterCalls;
@@ -193,6 +195,10 @@ export function planCalls(groups: number, variants: number, perCall: number): { 
 
 function subBatchLabel(label: string, first: number, n: number, total: number): string {
   return n === total ? label : `${label} (variants ${first + 1}–${first + n} of ${total})`;
+}
+
+function scaled(shares: Float32Array, strength: number): Float32Array {
+  return shares.map((s) => s * strength);
 }
 
 function invert(hole: Float32Array): Float32Array {

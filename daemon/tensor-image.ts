@@ -102,11 +102,11 @@ function boxWeights(size: number, n: number): { start: number; weights: number[]
 }
 
 /**
- * The model's hole [height, width] for a full-resolution mask (255 = generate): 1 where a model pixel's
- * footprint has more than `minCoverage` of its area masked. Exact box areas, not a resampling kernel,
- * so a thin brush stroke is not averaged away and nothing rings outside the stroke.
+ * The share of each model pixel's footprint that a full-resolution mask covers, [height, width] in
+ * [0, 1] (mask values / 255, averaged over exact box areas: no resampling kernel, so nothing rings
+ * outside the mask and a thin stroke keeps its weight).
  */
-export function maskToHole(mask: MaskImage, width: number, height: number, minCoverage = 1e-3): Float32Array {
+export function maskCoverage(mask: MaskImage, width: number, height: number): Float32Array {
   const xs = boxWeights(mask.width, width);
   const ys = boxWeights(mask.height, height);
   const rows = new Float64Array(mask.height * width);
@@ -122,15 +122,26 @@ export function maskToHole(mask: MaskImage, width: number, height: number, minCo
     }
   }
   const area = (mask.width / width) * (mask.height / height) * 255;
-  const hole = new Float32Array(width * height);
+  const coverage = new Float32Array(width * height);
   for (let i = 0; i < height; i++) {
     const cell = ys[i];
     if (!cell) continue;
     for (let j = 0; j < width; j++) {
       let sum = 0;
       for (let k = 0; k < cell.weights.length; k++) sum += (cell.weights[k] ?? 0) * (rows[(cell.start + k) * width + j] ?? 0);
-      hole[i * width + j] = sum / area > minCoverage ? 1 : 0;
+      coverage[i * width + j] = Math.min(1, sum / area);
     }
   }
+  return coverage;
+}
+
+/**
+ * The model's hole [height, width] for a full-resolution mask (255 = generate): 1 where a model pixel's
+ * footprint has more than `minCoverage` of its area masked, so a thin brush stroke is not averaged away.
+ */
+export function maskToHole(mask: MaskImage, width: number, height: number, minCoverage = 1e-3): Float32Array {
+  const coverage = maskCoverage(mask, width, height);
+  const hole = new Float32Array(width * height);
+  for (let i = 0; i < hole.length; i++) hole[i] = (coverage[i] ?? 0) > minCoverage ? 1 : 0;
   return hole;
 }

@@ -182,9 +182,18 @@ export interface FillOptions {
   feather?: number;
   /** Grow (>0) or shrink (<0) the mask in px, -256..256. */
   grow?: number;
-  /** Match the generated region's colours to its surroundings. */
+  /** Match the generated region's colours to its surroundings. Default true ('strength': false). */
   colorMatch?: boolean;
+  /**
+   * How the mask's values are read. 'threshold' (default): values ≥ 128 are regenerated whole, the rest
+   * kept. 'strength': each value is its pixel's share of the request's strength (v/255: 255 changes a
+   * pixel as much as `strength` does, 1 barely, 0 not at all), for soft brushes and feathered selections.
+   */
+  maskMode?: FillMaskMode;
 }
+
+export const FILL_MASK_MODES = ['threshold', 'strength'] as const;
+export type FillMaskMode = (typeof FILL_MASK_MODES)[number];
 
 export interface PreviewOptions {
   /** Minimum time between previews in ms, 0..60000; 0 = no previews. Default 250. */

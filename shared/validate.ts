@@ -11,6 +11,7 @@ import {
   CLIENT_MESSAGE_TYPES,
   DEFAULT_LIMITS,
   ENCODED_IMAGE_FORMATS,
+  FILL_MASK_MODES,
   MAX_CLIENT_NAME_LENGTH,
   MAX_CONTEXT_PADDING,
   MAX_EXTEND_FRACTION,
@@ -373,7 +374,7 @@ export function validateGenerateRequest(value: unknown, path: string, limits: Pr
   if (f.has('model')) request.model = f.str('model', 1, MAX_MODEL_NAME_LENGTH, MODEL_NAME_PATTERN);
   if (f.has('fill')) {
     if (task !== 'fill') throw invalid(f.at('fill'), `is only for task 'fill', not '${task}'`);
-    request.fill = fillOptions(f.map('fill', ['contextPadding', 'feather', 'grow', 'colorMatch']));
+    request.fill = fillOptions(f.map('fill', ['contextPadding', 'feather', 'grow', 'colorMatch', 'maskMode']));
   }
   if (f.has('preview')) request.preview = previewOptions(f.map('preview', ['intervalMs', 'maxSize', 'format']));
   return request;
@@ -385,6 +386,7 @@ function fillOptions(f: Fields): FillOptions {
   if (f.has('feather')) out.feather = f.int('feather', 0, MAX_FEATHER_PX);
   if (f.has('grow')) out.grow = f.int('grow', -MAX_GROW_PX, MAX_GROW_PX);
   if (f.has('colorMatch')) out.colorMatch = f.bool('colorMatch');
+  if (f.has('maskMode')) out.maskMode = f.oneOf('maskMode', FILL_MASK_MODES);
   return out;
 }
 

@@ -28,6 +28,7 @@ export const OPTIONS = {
   task: { type: 'string' },
   image: { type: 'string' },
   mask: { type: 'string' },
+  'mask-mode': { type: 'string' },
   extend: { type: 'string' },
   variants: { type: 'string' },
   steps: { type: 'string' },
@@ -53,7 +54,7 @@ export const USAGE = `usage:
                 [--executor local|kserve --kserve-url http://HOST:PORT [--kserve-url ...] [--kserve-model NAME] [--kserve-token T] [--kserve-ca CA.pem]]
                 (--batching: merge concurrent jobs' model calls of batch-invariant models; faster where a bigger batch is cheaper per sample)
                 (several --kserve-url: a pool, one call per server at once, a server that is down skipped)
-  palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png] [--extend left=0.5,top=128]
+  palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png [--mask-mode threshold|strength]] [--extend left=0.5,top=128]
               [--variants 4 (restore: 1)] [--steps S] [--seed K] [--sampler ancestral|ddim|dpmpp-2m] [--strength 0.5] [--working-size PX] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
               [--executor local|kserve --kserve-url URL [--kserve-url ...] [--kserve-model NAME] [--kserve-token T] [--kserve-ca CA.pem]]
   palette models [--check]

@@ -6,7 +6,7 @@
  *                 [--token T] [--threads N] [--allow-origin URL]... [--allow-host NAME]... [--batching]
  *                 [--executor local|kserve --kserve-url http://HOST:PORT [--kserve-url ...] [--kserve-model NAME] [--kserve-token T] [--kserve-ca CA.pem]]
  *   palette run --task fill|colorize|uncrop|restore --image IN [--mask MASK.png] [--extend left=0.5,top=128]
- *               --variants N --steps S --seed K --sampler NAME [--strength S] [--working-size PX] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
+ *               [--mask-mode threshold|strength] --variants N --steps S --seed K --sampler NAME [--strength S] [--working-size PX] --out DIR [--model NAME|DIR] [--connect ws://HOST:PORT]
  *   palette models [--check]            list installed models; --check also runs each once
  *   palette check-model DIR [--size N] [--batch B]
  *                                       load one model folder, run it once, print the result as JSON
@@ -135,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
         task: values.task,
         image: values.image,
         ...(values.mask ? { mask: values.mask } : {}),
+        ...(values['mask-mode'] ? { maskMode: values['mask-mode'] } : {}),
         ...(values.extend ? { extend: values.extend } : {}),
         // Restore defaults to one variant: its result stays consistent with the JPEG, variants barely differ.
         variants: integer(values.variants, 'variants') ?? (values.task === 'restore' ? 1 : 4),

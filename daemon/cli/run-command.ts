@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { WebSocket } from 'ws';
 import { DaemonClient } from '../../shared/daemon-client.ts';
-import type { ExtendAmount, ExtendSpec, GenerateRequest, ResultMessage, Sampler, Task } from '../../shared/protocol.ts';
+import type { ExtendAmount, ExtendSpec, FillMaskMode, GenerateRequest, ResultMessage, Sampler, Task } from '../../shared/protocol.ts';
 import { DEFAULT_LIMITS, SAMPLERS, TASKS } from '../../shared/protocol.ts';
 import { resolveExtend, validateGenerateRequest } from '../../shared/validate.ts';
 import { DaemonError } from '../errors.ts';
@@ -22,6 +22,8 @@ export interface RunArgs {
   task: string;
   image: string;
   mask?: string;
+  /** fill: how the mask's values are read (see FillOptions.maskMode). */
+  maskMode?: string;
   extend?: string;
   variants: number;
   steps?: number;
@@ -82,6 +84,10 @@ export async function buildRequest(args: RunArgs): Promise<GenerateRequest> {
   if (args.mask) {
     const mask = await decodeMask(readFileSync(args.mask));
     request.mask = { format: 'gray8', width: mask.width, height: mask.height, data: mask.data };
+  }
+  if (args.maskMode !== undefined) {
+    if (args.task !== 'fill') throw new DaemonError('INVALID_ARGUMENT', '--mask-mode is only for --task fill');
+    request.fill = { maskMode: args.maskMode as FillMaskMode };
   }
   if (args.extend) request.extend = parseExtend(args.extend);
   // The same boundary validation the daemon applies, so mistakes surface before any work.

@@ -11,7 +11,9 @@
  *   from y = √γ_0·start + √(1−γ_0)·ε (a schedule cut to its cleaner end: the strength of img2img);
  * - one model call per level (`gammas.length` calls); the result is ŷ₀ at the last level, clipped to
  *   [-1, 1] (the last level is close to clean, so this is the paper's final t = 1 → 0 step);
- * - known pixels (mask = 1) are set to their clean values after every update, as in training;
+ * - known pixels (mask = 1) are set to their clean values after every update, as in training; with a
+ *   soft mask (`known.releaseGamma`) a generated pixel is held like a known one until its release level,
+ *   where it restarts from its clean value noised to that level (per-pixel strength);
  * - `project`, when given, maps every clipped ŷ₀ onto the set consistent with the input (after the
  *   known pixels), and the update uses the projected ŷ₀;
  * - `onStep` gets the clipped ŷ₀ (known pixels pasted) after every model call;
@@ -46,6 +48,8 @@ function checkInput(input: SamplerInput): { size: number; plane: number } {
   if (input.known) {
     if (input.known.values.length !== size) throw invalid(`known.values has ${input.known.values.length} values, expected ${size}`);
     if (input.known.mask.length !== plane) throw invalid(`known.mask has ${input.known.mask.length} values, expected ${plane}`);
+    const release = input.known.releaseGamma;
+    if (release && release.length !== plane) throw invalid(`known.releaseGamma has ${release.length} values, expected ${plane}`);
   }
   if (input.start && input.start.length !== size) throw invalid(`start has ${input.start.length} values, expected ${size}`);
   if (input.eta !== undefined && !(input.eta >= 0 && input.eta <= 1)) throw invalid(`η must lie in [0, 1], got ${input.eta}`);
@@ -53,26 +57,75 @@ function checkInput(input: SamplerInput): { size: number; plane: number } {
 }
 
 /** y ← m·v + (1 − m)·y per pixel: exactly the clean value v where the mask is 1, y unchanged where 0. */
-function pasteKnown(buf: Float32Array, known: KnownPixels | undefined, plane: number): void {
-  if (!known) return;
-  const { values, mask } = known;
+function pasteKnown(buf: Float32Array, values: Float32Array, mask: Float32Array, plane: number): void {
   for (let i = 0; i < buf.length; i++) {
     const m = mask[i % plane]!;
     if (m !== 0) buf[i] = m * values[i]! + (1 - m) * buf[i]!;
   }
 }
 
-/** y ~ N(0, I), or √γ_0·start + √(1−γ_0)·ε given a start, then the known pixels. */
-function startFromNoise(input: SamplerInput, y: Float32Array, plane: number): void {
+/** The pixels one sampler run holds at their clean values, level by level. */
+interface HeldPixels {
+  /** Pastes the clean values where pixels are held at level γ (known, or soft-mask pixels not yet released). */
+  paste(buf: Float32Array, gamma: number): void;
+  /**
+   * Before the model call at level k > 0: pixels released there restart from their clean value noised
+   * to γ_k. Returns the released pixels (indices into one H×W plane).
+   */
+  release(y: Float32Array, k: number): number[];
+}
+
+const NONE_RELEASED: number[] = [];
+const NOTHING_HELD: HeldPixels = { paste: () => {}, release: () => NONE_RELEASED };
+
+function heldPixels(input: SamplerInput, plane: number): HeldPixels {
+  const { known, gammas } = input;
+  if (!known) return NOTHING_HELD;
+  const { values, mask, releaseGamma } = known;
+  if (!releaseGamma) return { paste: (buf) => pasteKnown(buf, values, mask, plane), release: () => NONE_RELEASED };
+  const maskAt = new Float32Array(plane);
+  let maskGamma = Number.NaN;
+  let z: Float32Array | undefined;
+  return {
+    paste(buf, gamma) {
+      if (gamma !== maskGamma) {
+        for (let p = 0; p < plane; p++) maskAt[p] = releaseGamma[p]! > gamma ? 1 : mask[p]!;
+        maskGamma = gamma;
+      }
+      pasteKnown(buf, values, maskAt, plane);
+    },
+    release(y, k) {
+      const gamma = gammas[k]!;
+      const previous = gammas[k - 1]!;
+      const released: number[] = [];
+      for (let p = 0; p < plane; p++) {
+        const r = releaseGamma[p]!;
+        if (mask[p] !== 1 && r > previous && r <= gamma) released.push(p);
+      }
+      if (released.length === 0) return released;
+      z ??= new Float32Array(y.length);
+      input.noise(z);
+      const signal = Math.sqrt(gamma);
+      const noise = Math.sqrt(1 - gamma);
+      for (let base = 0; base < y.length; base += plane) {
+        for (const p of released) y[base + p] = signal * values[base + p]! + noise * z[base + p]!;
+      }
+      return released;
+    },
+  };
+}
+
+/** y ~ N(0, I), or √γ_0·start + √(1−γ_0)·ε given a start, then the pixels held at γ_0. */
+function startFromNoise(input: SamplerInput, y: Float32Array, held: HeldPixels): void {
   input.noise(y);
   const { start } = input;
+  const gamma0 = input.gammas[0]!;
   if (start) {
-    const gamma0 = input.gammas[0]!;
     const signal = Math.sqrt(gamma0);
     const noise = Math.sqrt(1 - gamma0);
     for (let i = 0; i < y.length; i++) y[i] = signal * start[i]! + noise * y[i]!;
   }
-  pasteKnown(y, input.known, plane);
+  held.paste(y, gamma0);
 }
 
 /** ε̂ = f(x, y_t, γ_t), after checking the abort signal. */
@@ -83,14 +136,14 @@ async function predictNoise(input: SamplerInput, y: Float32Array, gamma: number)
   return eps;
 }
 
-/** x0 ← clip((y_t − √(1−γ_t)·ε̂) / √γ_t, −1, 1), known pixels pasted, then projected. */
+/** x0 ← clip((y_t − √(1−γ_t)·ε̂) / √γ_t, −1, 1), held pixels pasted, then projected. */
 function predictCleanClipped(
   y: Float32Array,
   eps: Float32Array,
   gamma: number,
   x0: Float32Array,
   input: SamplerInput,
-  plane: number,
+  held: HeldPixels,
 ): void {
   const sqrtGamma = Math.sqrt(gamma);
   const sqrtOneMinusGamma = Math.sqrt(1 - gamma);
@@ -98,7 +151,7 @@ function predictCleanClipped(
     const v = (y[i]! - sqrtOneMinusGamma * eps[i]!) / sqrtGamma;
     x0[i] = v > 1 ? 1 : v < -1 ? -1 : v;
   }
-  pasteKnown(x0, input.known, plane);
+  held.paste(x0, gamma);
   input.project?.(x0);
 }
 
@@ -112,17 +165,19 @@ function predictCleanClipped(
  * Noise draws: one for the start and one per update (gammas.length in all).
  */
 export async function sampleAncestral(input: SamplerInput): Promise<Float32Array> {
-  const { gammas, known, onStep } = input;
+  const { gammas, onStep } = input;
   const { size, plane } = checkInput(input);
+  const held = heldPixels(input, plane);
   const y = new Float32Array(size);
   const x0 = new Float32Array(size);
   const z = new Float32Array(size);
-  startFromNoise(input, y, plane);
+  startFromNoise(input, y, held);
   const total = gammas.length;
   for (let k = 0; k < total; k++) {
     const gammaT = gammas[k]!;
+    if (k > 0) held.release(y, k);
     const eps = await predictNoise(input, y, gammaT);
-    predictCleanClipped(y, eps, gammaT, x0, input, plane);
+    predictCleanClipped(y, eps, gammaT, x0, input, held);
     onStep?.({ step: k + 1, total, x0 });
     if (k + 1 === total) break; // the final step: ŷ₀ itself (the mean with α = γ_t, no noise)
     const gammaS = gammas[k + 1]!;
@@ -139,7 +194,7 @@ export async function sampleAncestral(input: SamplerInput): Promise<Float32Array
     } else {
       for (let i = 0; i < size; i++) y[i] = meanScale * (y[i]! - epsScale * eps[i]!) + sigma * z[i]!;
     }
-    pasteKnown(y, known, plane);
+    held.paste(y, gammaS);
   }
   return x0;
 }
@@ -152,18 +207,20 @@ export async function sampleAncestral(input: SamplerInput): Promise<Float32Array
  * η = 0 is deterministic (no noise drawn after the start); η = 1 has the DDPM posterior variance.
  */
 export async function sampleDdim(input: SamplerInput): Promise<Float32Array> {
-  const { gammas, known, onStep } = input;
+  const { gammas, onStep } = input;
   const eta = input.eta ?? 0;
   const { size, plane } = checkInput(input);
+  const held = heldPixels(input, plane);
   const y = new Float32Array(size);
   const x0 = new Float32Array(size);
   const z = new Float32Array(size); // stays zero when η = 0
-  startFromNoise(input, y, plane);
+  startFromNoise(input, y, held);
   const total = gammas.length;
   for (let k = 0; k < total; k++) {
     const gammaT = gammas[k]!;
+    if (k > 0) held.release(y, k);
     const eps = await predictNoise(input, y, gammaT);
-    predictCleanClipped(y, eps, gammaT, x0, input, plane);
+    predictCleanClipped(y, eps, gammaT, x0, input, held);
     onStep?.({ step: k + 1, total, x0 });
     if (k + 1 === total) break;
     const gammaS = gammas[k + 1]!;
@@ -178,7 +235,7 @@ export async function sampleDdim(input: SamplerInput): Promise<Float32Array> {
       const epsRederived = (y[i]! - sqrtGammaT * x0i) / sqrtOneMinusGammaT;
       y[i] = sqrtGammaS * x0i + dirScale * epsRederived + sigma * z[i]!;
     }
-    pasteKnown(y, known, plane);
+    held.paste(y, gammaS);
   }
   return x0;
 }
@@ -197,18 +254,22 @@ function halfLogSnr(gamma: number): number {
  * "lower order final" of Lu et al., steadier at few steps). Only the start draws noise.
  */
 export async function sampleDpmSolverPP2M(input: SamplerInput): Promise<Float32Array> {
-  const { gammas, known, onStep } = input;
+  const { gammas, onStep } = input;
   const { size, plane } = checkInput(input);
+  const held = heldPixels(input, plane);
   const y = new Float32Array(size);
   let x0 = new Float32Array(size); // D_i
   let x0Prev = new Float32Array(size); // D_{i−1}
-  startFromNoise(input, y, plane);
+  startFromNoise(input, y, held);
   const total = gammas.length;
   let hPrev = 0;
   for (let k = 0; k < total; k++) {
     const gammaT = gammas[k]!;
+    const released = k > 0 ? held.release(y, k) : NONE_RELEASED;
     const eps = await predictNoise(input, y, gammaT);
-    predictCleanClipped(y, eps, gammaT, x0, input, plane);
+    predictCleanClipped(y, eps, gammaT, x0, input, held);
+    // A pixel released here has no history of its own: its next update is first order (D_{i−1} = D_i).
+    for (let base = 0; base < size && released.length > 0; base += plane) for (const p of released) x0Prev[base + p] = x0[base + p]!;
     onStep?.({ step: k + 1, total, x0 });
     if (k + 1 === total) break;
     const gammaS = gammas[k + 1]!;
@@ -226,7 +287,7 @@ export async function sampleDpmSolverPP2M(input: SamplerInput): Promise<Float32A
     } else {
       for (let i = 0; i < size; i++) y[i] = sigmaRatio * y[i]! + dataScale * x0[i]!;
     }
-    pasteKnown(y, known, plane);
+    held.paste(y, gammaS);
     const spare = x0Prev; // D_i becomes D_{i−1}; the next ŷ₀ overwrites the old D_{i−1}
     x0Prev = x0;
     x0 = spare;

@@ -134,6 +134,25 @@ export function paperInferenceGammas(gammaRange: GammaRange): Float64Array {
  */
 export function scheduleForStrength(gammas: Float64Array, strength: number): Float64Array {
   if (!(strength > 0 && strength <= 1)) throw new DaemonError('INVALID_ARGUMENT', `strength must lie in (0, 1], got ${strength}`);
-  const kept = Math.max(1, Math.ceil(strength * gammas.length - 1e-9));
-  return gammas.slice(gammas.length - kept);
+  return gammas.slice(gammas.length - levelsForStrength(gammas.length, strength));
+}
+
+/** How many of a schedule's n levels a strength s ∈ (0, 1] samples: ⌈s·n⌉, at least one. */
+function levelsForStrength(n: number, strength: number): number {
+  return Math.max(1, Math.ceil(strength * n - 1e-9));
+}
+
+/**
+ * Per-pixel strength (soft masks) as the sampler's release levels: a pixel of strength s > 0 is
+ * generated from the level where `scheduleForStrength(gammas, s)` would start, so it is sampled over the
+ * same cleaner ⌈s·n⌉ levels; strength 0 is never released (+∞: the pixel keeps its value).
+ */
+export function releaseGammasForStrengths(gammas: Float64Array, strengths: Float32Array): Float64Array {
+  const n = gammas.length;
+  const out = new Float64Array(strengths.length);
+  for (let p = 0; p < strengths.length; p++) {
+    const s = Math.min(1, strengths[p]!);
+    out[p] = s > 0 ? gammas[n - levelsForStrength(n, s)]! : Number.POSITIVE_INFINITY;
+  }
+  return out;
 }

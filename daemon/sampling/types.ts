@@ -23,10 +23,17 @@ export type NoiseSource = (out: Float32Array) => void;
  * clean values (as in training, where the known pixels of y_t are the clean ones).
  */
 export interface KnownPixels {
-  /** Clean values, [B,3,H,W] (only read where mask = 1). */
+  /** Clean values, [B,3,H,W] (read where mask = 1, and where a pixel is held until its release level). */
   values: Float32Array;
   /** [H,W], 1 = known, 0 = generate. */
   mask: Float32Array;
+  /**
+   * Per-pixel strength (soft masks), [H,W]: a generated pixel (mask 0) is held at its clean value at
+   * every level γ below releaseGamma[p], like a known pixel; at the first level with γ ≥ releaseGamma[p]
+   * it is noised from its clean value to that level (SDEdit per pixel) and generated from then on.
+   * 0 = generated from the start. Absent: every generated pixel from the start.
+   */
+  releaseGamma?: Float64Array;
 }
 
 export interface StepInfo {

@@ -15,6 +15,7 @@ import { cropMask, cropRgba, maskToHole, repeatBatch, rgbaToTensor, tensorToRgba
 import { matchSeamColors } from './color-match.ts';
 import { featherMask, featherReach, layerFromAlpha } from './composite.ts';
 import { contextCrop } from './context-crop.ts';
+import { runStrengthFill } from './fill-strength.ts';
 import { smoothFill } from './prefill.ts';
 import { assertGeometry, assertVariants } from './job-size.ts';
 import { runChecked } from './run-job.ts';
@@ -29,8 +30,14 @@ export interface FillOptions {
   feather?: number;
   /** Context around the hole on each side, as a fraction of the hole's box size. Default 0.5. */
   contextPadding?: number;
-  /** Match the generated pixels' colours to their surroundings (see color-match.ts). Default true. */
+  /** Match the generated pixels' colours to their surroundings (see color-match.ts). Default true ('strength': false). */
   colorMatch?: boolean;
+  /**
+   * 'threshold' (default): values ≥ `threshold` are the hole, regenerated whole. 'strength': every value
+   * is its pixel's share of the request's strength (v/255; fill-strength.ts); `threshold`, `grow` and
+   * `feather` do not apply.
+   */
+  maskMode?: 'threshold' | 'strength';
 }
 
 export interface FillInput {
@@ -45,6 +52,7 @@ interface ResolvedFill {
   feather: number;
   contextPadding: number;
   colorMatch: boolean;
+  maskMode: 'threshold' | 'strength';
 }
 
 function resolveOptions(image: RgbaImage, o: FillOptions = {}): ResolvedFill {
@@ -54,13 +62,15 @@ function resolveOptions(image: RgbaImage, o: FillOptions = {}): ResolvedFill {
     grow: o.grow ?? Math.round(feather / 2),
     feather,
     contextPadding: o.contextPadding ?? 0.5,
-    colorMatch: o.colorMatch ?? true,
+    colorMatch: o.colorMatch ?? o.maskMode !== 'strength',
+    maskMode: o.maskMode ?? 'threshold',
   };
   const bad =
     !(Number.isInteger(r.threshold) && r.threshold >= 1 && r.threshold <= 255) ||
     !Number.isInteger(r.grow) ||
     !(Number.isFinite(r.feather) && r.feather >= 0) ||
-    !(Number.isFinite(r.contextPadding) && r.contextPadding >= 0);
+    !(Number.isFinite(r.contextPadding) && r.contextPadding >= 0) ||
+    !(r.maskMode === 'threshold' || r.maskMode === 'strength');
   if (bad) throw new DaemonError('INVALID_ARGUMENT', `invalid fill options ${JSON.stringify(r)}`);
   return r;
 }
@@ -108,6 +118,7 @@ export async function runFill(
     );
   }
   const o = resolveOptions(image, input.options);
+  if (o.maskMode === 'strength') return runStrengthFill(image, mask, o, geometry, run, variants);
   const imageRect: Rect = { x: 0, y: 0, width: image.width, height: image.height };
   const grown = growHole(mask, o, imageRect);
   const include = intersectRect(expandRect(grown.focus, featherReach(o.feather)), imageRect);

@@ -39,6 +39,12 @@ export interface ModelJob {
   width: number;
   /** [H,W], 1 = generate, 0 = known. Absent for colorize and restore (every pixel is generated). */
   hole?: Float32Array;
+  /**
+   * [H,W] in [0, 1], soft masks: each hole pixel's share of the request's strength. A pixel at share s
+   * is held at its current value (its `cond`) until the sampler reaches the level a start of strength
+   * s·strength would begin at, and generated from there. Absent: every hole pixel at the full strength.
+   */
+  strengthMap?: Float32Array;
   /** A short label for progress events, e.g. "tile 3/12" or "pass 2/3". */
   label: string;
   /**

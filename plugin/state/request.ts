@@ -77,7 +77,9 @@ export function buildGenerateRequest(
       throw new Error(`The selection is ${selection.width}×${selection.height} but the layer is ${layer.width}×${layer.height}.`);
     }
     request.mask = { format: 'gray8', width: selection.width, height: selection.height, data: selection.data };
-    request.fill = { feather: settings.fill.feather, grow: settings.fill.grow };
+    request.fill = settings.fill.softSelection
+      ? { maskMode: 'strength' } // feather and grow do not apply: the selection's own softness is the edge
+      : { feather: settings.fill.feather, grow: settings.fill.grow };
   } else if (task === 'extend') {
     const extend = extendSpec(settings.extend);
     const px = resolveExtend(extend, layer.width, layer.height);

@@ -73,7 +73,7 @@ const common = (variants: number, quality: QualityPreset = 'balanced'): CommonSe
 
 export function defaultSettings(): TaskSettings {
   return {
-    fill: { ...common(4), feather: 8, grow: 4 },
+    fill: { ...common(4), feather: 8, grow: 4, softSelection: false },
     colorize: { ...common(2), replaceColour: false },
     extend: { ...common(2), sides: { left: false, right: true, top: false, bottom: false }, amount: 25, unit: 'percent', strength: DEFAULT_EXTEND_STRENGTH_PERCENT },
     restore: { ...common(1), strength: DEFAULT_RESTORE_STRENGTH_PERCENT, autoStrength: true },
@@ -110,7 +110,7 @@ export function randomSeed(random: () => number = Math.random): number {
 }
 
 export type CommonPatch = Partial<Omit<CommonSettings, 'seed'>> & { seed?: Partial<SeedSetting> };
-export type FillPatch = CommonPatch & Partial<Pick<FillSettings, 'feather' | 'grow'>>;
+export type FillPatch = CommonPatch & Partial<Pick<FillSettings, 'feather' | 'grow' | 'softSelection'>>;
 export type ExtendPatch = CommonPatch &
   Partial<Pick<ExtendSettings, 'amount' | 'unit' | 'strength'>> & { sides?: Partial<Record<ExtendSide, boolean>> };
 export type RestorePatch = CommonPatch & Partial<Pick<RestoreSettings, 'strength' | 'autoStrength'>>;
@@ -142,6 +142,7 @@ export function applySettingsPatch(
       const next = patchCommon(settings.fill, patch, limits);
       if (patch.feather !== undefined) next.feather = clampInt(patch.feather, 0, MAX_FEATHER_PX);
       if (patch.grow !== undefined) next.grow = clampInt(patch.grow, -MAX_GROW_PX, MAX_GROW_PX);
+      if (patch.softSelection !== undefined) next.softSelection = patch.softSelection;
       return { ...settings, fill: next };
     }
     case 'extend': {

@@ -66,6 +66,11 @@ export interface FillSettings extends CommonSettings {
   feather: number;
   /** Grow (> 0) or shrink (< 0) the selection first, −256 … 256 px. */
   grow: number;
+  /**
+   * Read a soft selection as per-pixel strength (the request's `fill.maskMode: 'strength'`): a half-selected
+   * pixel changes half as much. Off: pixels selected at least half are regenerated whole.
+   */
+  softSelection: boolean;
 }
 
 export type ExtendSide = 'left' | 'right' | 'top' | 'bottom';

@@ -118,8 +118,11 @@ export function TaskSettingsView() {
       </Flex>
       {task === 'fill' && (
         <Flex gap="size-200" wrap>
-          <Slider label="Feather (px)" minValue={0} maxValue={MAX_FEATHER_PX} value={settings.fill.feather} onChange={(feather) => update({ feather })} width="size-2400" data-testid="fill-feather" />
-          <Slider label="Grow (px)" minValue={-MAX_GROW_PX} maxValue={MAX_GROW_PX} value={settings.fill.grow} onChange={(grow) => update({ grow })} width="size-2400" data-testid="fill-grow" />
+          <Slider label="Feather (px)" minValue={0} maxValue={MAX_FEATHER_PX} value={settings.fill.feather} onChange={(feather) => update({ feather })} width="size-2400" isDisabled={settings.fill.softSelection} data-testid="fill-feather" />
+          <Slider label="Grow (px)" minValue={-MAX_GROW_PX} maxValue={MAX_GROW_PX} value={settings.fill.grow} onChange={(grow) => update({ grow })} width="size-2400" isDisabled={settings.fill.softSelection} data-testid="fill-grow" />
+          <Switch isSelected={settings.fill.softSelection} onChange={(softSelection) => update({ softSelection })} data-testid="fill-soft-selection">
+            Soft selection sets strength
+          </Switch>
         </Flex>
       )}
       {task === 'extend' && <ExtendSettingsView />}

@@ -102,6 +102,13 @@ describe('palette run', () => {
     }
   });
 
+  it('--mask-mode strength sends the fill option, and is refused for other tasks or unknown modes', async () => {
+    const request = await buildRequest({ ...base('fill', 'x'), mask, maskMode: 'strength' });
+    expect(request.fill).toEqual({ maskMode: 'strength' });
+    await expect(buildRequest({ ...base('colorize', 'x'), maskMode: 'strength' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(buildRequest({ ...base('fill', 'x'), mask, maskMode: 'soft' })).rejects.toMatchObject({ code: 'INVALID_FIELD' });
+  });
+
   it('validates before doing any work', async () => {
     await expect(buildRequest({ ...base('fill', 'x') })).rejects.toMatchObject({ code: 'INVALID_FIELD' });
     await expect(buildRequest({ ...base('sharpen', 'x') })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

@@ -378,6 +378,52 @@ describe('consistency projection and strength (a start), with the exact denoiser
     expect(Math.abs(mean(await run(full)) - mu)).toBeLessThan(0.05);
   });
 
+  it.each(SAMPLER_NAMES)('%s: a soft-mask pixel is held at its clean value until its release level, then sampled like a start of that strength', async (name) => {
+    // Three pixels per item: generated from the start, released for the last 6 of 20 levels (strength 0.3),
+    // and never released. All start from the clean value 0.9, far in the tail of N(μ, s²).
+    const wide: BatchShape = { batch, height: 1, width: 3 };
+    const full = scheduleFor(name, 20, TRAINING);
+    const values = new Float32Array(3 * 3 * batch).fill(0.9);
+    const known: KnownPixels = { values, mask: new Float32Array(3), releaseGamma: Float64Array.of(0, full[14]!, Number.POSITIVE_INFINITY) };
+    const seen: { k: number; held1: boolean; held2: boolean }[] = [];
+    let k = 0;
+    const out = await SAMPLERS[name]({
+      denoise: async (y, g) => {
+        let held1 = true;
+        let held2 = true;
+        for (let i = 0; i < y.length; i += 3) {
+          held1 &&= y[i + 1] === values[i + 1];
+          held2 &&= y[i + 2] === values[i + 2];
+        }
+        seen.push({ k: k++, held1, held2 });
+        return exact(y, g);
+      },
+      shape: wide, gammas: full, noise: noiseSourceForSeeds(seeds, wide), eta: ETA[name], known,
+    });
+    // The model sees the held pixel clean at levels 0–13 and noised from level 14 on; the other never.
+    expect(seen.map((s) => s.held1)).toEqual(Array.from({ length: 20 }, (_, i) => i < 14));
+    expect(seen.every((s) => s.held2)).toBe(true);
+    const pixel = (p: number) => out.filter((_, i) => i % 3 === p);
+    const std = (v: Float32Array) => Math.sqrt(mean(v.map((x) => x * x)) - mean(v) ** 2);
+    expect(Math.abs(mean(pixel(0)) - mu)).toBeLessThan(0.05); // strength 1: the clean value is forgotten
+    // Strength 0.3: distributed as a whole run started from 0.9 over the cleaner 6 levels (noised at the
+    // release from its own draws, not continued deterministically from the held value).
+    const started = await SAMPLERS[name]({
+      denoise: exact, shape, gammas: scheduleForStrength(full, 0.3), noise: noiseSourceForSeeds(seeds.map((x) => x + 1), shape),
+      eta: ETA[name], start: new Float32Array(3 * batch).fill(0.9),
+    });
+    expect(std(started)).toBeGreaterThan(0.02);
+    expect(Math.abs(mean(pixel(1)) - mean(started))).toBeLessThan(0.02);
+    expect(Math.abs(std(pixel(1)) - std(started))).toBeLessThan(0.25 * std(started));
+    expect(pixel(2).every((v) => v === values[0])).toBe(true);
+  });
+
+  it('refuses a releaseGamma of the wrong length', async () => {
+    const known: KnownPixels = { values: new Float32Array(3 * batch), mask: new Float32Array(1), releaseGamma: new Float64Array(2) };
+    await expect(SAMPLERS.ddim({ denoise: exact, shape, gammas: Float64Array.of(0.5), noise: noiseSourceForSeeds(seeds, shape), known }))
+      .rejects.toThrow(/releaseGamma/);
+  });
+
   it('scheduleForStrength keeps the cleaner ⌈s·n⌉ levels, at least one, and refuses s outside (0, 1]', () => {
     const full = scheduleFor('ddim', 20, TRAINING);
     expect(Array.from(scheduleForStrength(full, 1))).toEqual(Array.from(full));

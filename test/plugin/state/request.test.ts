@@ -61,6 +61,18 @@ describe('buildGenerateRequest', () => {
     expect(buildGenerateRequest('fill', settings, { layer, selection: selection() }, WELCOME).request.seeds).toBeUndefined();
   });
 
+  it('fill with "Soft selection sets strength" sends the selection as per-pixel strength, without feather or grow', () => {
+    const soft = selection();
+    soft.data[3 * W + 3] = 40; // a faintly selected pixel is sent as it is
+    const settings = applySettingsPatch(defaultSettings(), 'fill', { softSelection: true, feather: 12 });
+    expect(settings.fill.softSelection).toBe(true);
+    const prepared = buildGenerateRequest('fill', settings, { layer, selection: soft }, WELCOME);
+    expect(prepared.request.fill).toEqual({ maskMode: 'strength' });
+    expect(Array.from(prepared.request.mask!.data)).toEqual(Array.from(soft.data));
+    expect(() => validateClientMessage({ type: 'generate', id: 'r1', request: prepared.request }, WELCOME.limits)).not.toThrow();
+    expect(defaultSettings().fill.softSelection).toBe(false);
+  });
+
   it('fill with a selection of another size than the layer is an error naming both sizes', () => {
     const wrong = { width: W + 1, height: H, data: new Uint8Array((W + 1) * H).fill(255) };
     expect(() => buildGenerateRequest('fill', defaultSettings(), { layer, selection: wrong }, WELCOME))
