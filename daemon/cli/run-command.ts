@@ -60,6 +60,16 @@ export function parseExtend(text: string): ExtendSpec {
   return spec;
 }
 
+/** A file named on the command line, or INVALID_ARGUMENT saying which flag and why (not INTERNAL). */
+function readInput(path: string, flag: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new DaemonError('INVALID_ARGUMENT', `${flag} ${path}: cannot read it (${code})`);
+  }
+}
+
 export async function buildRequest(args: RunArgs): Promise<GenerateRequest> {
   if (!(TASKS as readonly string[]).includes(args.task)) {
     throw new DaemonError('INVALID_ARGUMENT', `--task must be one of ${TASKS.join(', ')}`);
@@ -68,7 +78,7 @@ export async function buildRequest(args: RunArgs): Promise<GenerateRequest> {
     throw new DaemonError('INVALID_ARGUMENT', `--sampler must be one of ${SAMPLERS.join(', ')}`);
   }
   // Decode here so both paths send identical rgba8 pixels (no second decoder on the other side).
-  const image = await decodeImage(readFileSync(args.image));
+  const image = await decodeImage(readInput(args.image, '--image'));
   const request: GenerateRequest = {
     task: args.task as Task,
     image: { format: 'rgba8', width: image.width, height: image.height, data: image.data },
@@ -82,7 +92,7 @@ export async function buildRequest(args: RunArgs): Promise<GenerateRequest> {
     preview: { intervalMs: 0 },
   };
   if (args.mask) {
-    const mask = await decodeMask(readFileSync(args.mask));
+    const mask = await decodeMask(readInput(args.mask, '--mask'));
     request.mask = { format: 'gray8', width: mask.width, height: mask.height, data: mask.data };
   }
   if (args.maskMode !== undefined) {

@@ -109,6 +109,13 @@ describe('palette run', () => {
     await expect(buildRequest({ ...base('fill', 'x'), mask, maskMode: 'soft' })).rejects.toMatchObject({ code: 'INVALID_FIELD' });
   });
 
+  it('names the flag and the reason when an input file cannot be read (not INTERNAL)', async () => {
+    await expect(buildRequest({ ...base('fill', 'x'), image: join(dir, 'missing.png'), mask }))
+      .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^--image .*missing\.png: cannot read it \(ENOENT\)/) });
+    await expect(buildRequest({ ...base('fill', 'x'), mask: join(dir, 'no-mask.png') }))
+      .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^--mask .*no-mask\.png: cannot read it/) });
+  });
+
   it('validates before doing any work', async () => {
     await expect(buildRequest({ ...base('fill', 'x') })).rejects.toMatchObject({ code: 'INVALID_FIELD' });
     await expect(buildRequest({ ...base('sharpen', 'x') })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
