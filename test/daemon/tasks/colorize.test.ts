@@ -61,6 +61,11 @@ describe('runColorize', () => {
     const expected = [0, 1].map((v) => 127.5 * (0.5 + 0.3 * 0.418688 + 0.081312) * (x / 300 - 0.5 + 0.4 * v));
     expect(Math.abs(cr[0]! - expected[0]!)).toBeLessThan(4);
     expect(Math.abs(cr[1]! - expected[1]!)).toBeLessThan(4);
+    // Cb weighs the blue sample most: 127.5 · (−0.168736 − 0.331264·(−0.3) − 0.5) · t.
+    const cb = layers.map((l) => chroma601(l.data[p] ?? 0, l.data[p + 1] ?? 0, l.data[p + 2] ?? 0)[0]);
+    const expectedCb = [0, 1].map((v) => 127.5 * (-0.168736 + 0.331264 * 0.3 - 0.5) * (x / 300 - 0.5 + 0.4 * v));
+    expect(Math.abs(cb[0]! - expectedCb[0]!)).toBeLessThan(4);
+    expect(Math.abs(cb[1]! - expectedCb[1]!)).toBeLessThan(4);
   });
 
   it('runs one working-size job on the grey luminance, same x for every variant', async () => {
@@ -68,6 +73,7 @@ describe('runColorize', () => {
     await runColorize({ image }, G, run, 3);
     const job = jobs[0]!;
     expect(job.batch).toBe(3);
+    expect(job.label).toBe('colorize'); // what progress events show
     expect(job.hole).toBeUndefined();
     expect(job.width % 8 + (job.height % 8)).toBe(0);
     expect(job.width * job.height).toBeLessThanOrEqual(1.25 * 64 * 64);
