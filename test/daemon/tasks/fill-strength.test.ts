@@ -114,6 +114,22 @@ describe("runFill with maskMode 'strength' (soft masks as per-pixel strength)", 
     expect(Array.from(seen!.start!)).toEqual(Array.from(seen!.cond));
   });
 
+  it('shows the sample alone where the mask is full (none of the old fine detail), and the detail where it is faint', async () => {
+    // holeColorModel paints the whole hole one flat colour: any texture left in the band is the photo's.
+    const { layers } = await runFill({ image, mask, options: { maskMode: 'strength' } }, G, fakeRun(holeColorModel).run, 1);
+    const result = compositeLayer(image, layers[0]!);
+    const spread = (img: RgbaImage, x0: number, x1: number) => {
+      const values: number[] = [];
+      for (let y = 50; y < 110; y++) for (let x = x0; x < x1; x++) values.push(img.data[(y * 180 + x) * 4 + 1] ?? 0);
+      return Math.max(...values) - Math.min(...values);
+    };
+    expect(spread(image, 38, 62)).toBeGreaterThan(10); // the photo has texture there …
+    expect(spread(result, 38, 62)).toBeLessThanOrEqual(2); // … mask 255: flat
+    // Where the mask is 1 the fake model's flat paint still shows under the photo's detail; that the sampler
+    // holds such a pixel (so the result stays the photo) is the first test's.
+    expect(spread(result, 118, 142)).toBeGreaterThan(10);
+  });
+
   it('refuses an empty mask and an unknown mode', async () => {
     await expect(runFill({ image, mask: createMask(180, 160), options: { maskMode: 'strength' } }, G, fakeRun(holeColorModel).run, 1))
       .rejects.toMatchObject({ code: 'MASK_EMPTY' });

@@ -3,7 +3,7 @@ import { dilateMask, erodeMask } from '../../../daemon/mask-morphology.ts';
 import { chroma601, compositeLayer, createMask, luma601, lumaExact, maskBounds, ycbcrToRgb } from '../../../daemon/pixels.ts';
 import { containsRect } from '../../../daemon/rect.ts';
 import { contextCrop } from '../../../daemon/tasks/context-crop.ts';
-import { fitJobSize } from '../../../daemon/tasks/job-size.ts';
+import { assertGeometry, fitJobSize } from '../../../daemon/tasks/job-size.ts';
 import { maskToHole, padReflect, reflectIndex, rgbaToTensor, tensorToRgba } from '../../../daemon/tensor-image.ts';
 import { circleMask, patternImage, rectMask } from './test-images.ts';
 
@@ -48,6 +48,25 @@ describe('fitJobSize', () => {
       expect(j.width % 8 + (j.height % 8)).toBe(0);
       expect(j.width * j.height).toBeLessThanOrEqual(1.25 * 64 * 64);
     }
+  });
+
+  it('trims only the long side of a thin region, to the largest multiple within 1.25 × workingSize²', () => {
+    // 5120 = 1.25 · 64²: 640 × 8 fits exactly (a bound reached, not passed), 648 × 8 would not.
+    expect(fitJobSize(10000, 10, G)).toEqual({ width: 640, height: 8 });
+    expect(fitJobSize(10, 10000, G)).toEqual({ width: 8, height: 640 });
+  });
+});
+
+describe('assertGeometry', () => {
+  it('refuses a geometry that is not integer workingSize ≥ sizeMultiple ≥ 1, and accepts its bounds', () => {
+    for (const g of [
+      { workingSize: 64.5, sizeMultiple: 8 }, { workingSize: 64, sizeMultiple: 8.5 }, { workingSize: 64, sizeMultiple: 0 },
+      { workingSize: 7, sizeMultiple: 8 }, { workingSize: Number.NaN, sizeMultiple: 8 },
+    ]) {
+      expect(() => assertGeometry(g), JSON.stringify(g)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
+    expect(() => assertGeometry({ workingSize: 8, sizeMultiple: 8 })).not.toThrow();
+    expect(() => assertGeometry({ workingSize: 1, sizeMultiple: 1 })).not.toThrow();
   });
 });
 
