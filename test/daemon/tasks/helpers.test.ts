@@ -81,6 +81,24 @@ describe('contextCrop', () => {
     expect(crop.width / crop.height).toBeCloseTo(job.width / job.height, 1);
   });
 
+  it('a crop cut by the image edge is widened along the free side to the job aspect (wide and tall images)', () => {
+    // 1000×50: the padded square cannot be 80 tall, so the job is 80×48 and the crop grows to 83×50.
+    const wide = contextCrop({ focus: { x: 480, y: 5, width: 40, height: 40 }, include: { x: 480, y: 5, width: 40, height: 40 }, image: { width: 1000, height: 50 }, geometry: G, padding: 0.5 });
+    expect(wide.job).toEqual({ width: 80, height: 48 });
+    expect(wide.crop).toMatchObject({ y: 0, width: 83, height: 50 });
+    const tall = contextCrop({ focus: { x: 5, y: 480, width: 40, height: 40 }, include: { x: 5, y: 480, width: 40, height: 40 }, image: { width: 50, height: 1000 }, geometry: G, padding: 0.5 });
+    expect(tall.job).toEqual({ width: 48, height: 80 });
+    expect(tall.crop).toMatchObject({ x: 0, width: 50, height: 83 });
+  });
+
+  it('pads the focus by `padding` times its size on each side', () => {
+    const focus = { x: 900, y: 900, width: 200, height: 100 };
+    const crop = (padding: number) => contextCrop({ focus, include: focus, image: { width: 3000, height: 3000 }, geometry: G, padding }).crop;
+    // 0.5: 200 + 2·100 = 400 wide, 100 + 2·50 = 200 tall → a 400-px square (the long side) around the focus.
+    expect(crop(0.5)).toEqual({ x: 800, y: 750, width: 400, height: 400 });
+    expect(crop(1)).toEqual({ x: 700, y: 650, width: 600, height: 600 });
+  });
+
   it('takes at least the working size around a tiny hole', () => {
     const focus = { x: 500, y: 300, width: 4, height: 4 };
     const { crop } = contextCrop({ focus, include: focus, image: { width: 1000, height: 600 }, geometry: G, padding: 0.5 });
