@@ -35,15 +35,21 @@ from .unet import PaletteUNet, count_parameters
 DEFAULT_SEED = 20_240_601  # any fixed number; distinct from the training and sample-grid seeds
 
 
+# A stream of its own for native-scale examples, so they never repeat the whole-scene ones' draws.
+_NATIVE_STREAM = 99
+
+
 def validation_examples(photos: PhotoSet, resolution: int, per_task: int, seed: int = DEFAULT_SEED,
-                        min_crop_scale: float = 0.35) -> list[dict[str, np.ndarray]]:
-    """`per_task` examples of every task in TASKS order; example (task, j) depends only on (seed, task, j)."""
+                        min_crop_scale: float = 0.35, native: bool = False) -> list[dict[str, np.ndarray]]:
+    """`per_task` examples of every task in TASKS order; example (task, j) depends only on (seed, task, j).
+    `native`: the crops are `resolution` px of the photo as stored (data.py's native crops: fine texture at
+    the scale a fill in a large photo works at) instead of 35–100 % of its short side resized."""
     out = []
     for t_index, task in enumerate(TASKS):
         for j in range(per_task):
-            rng = np.random.default_rng([seed, t_index, j])
+            rng = np.random.default_rng([seed, _NATIVE_STREAM, t_index, j] if native else [seed, t_index, j])
             photo = photos.images[int(rng.integers(0, len(photos)))]
-            out.append(make_example(random_crop(photo, rng, resolution, min_crop_scale), task, rng))
+            out.append(make_example(random_crop(photo, rng, resolution, min_crop_scale, native=native), task, rng))
     return out
 
 
@@ -87,7 +93,7 @@ def validation_loss(model: torch.nn.Module, examples: list[dict[str, np.ndarray]
 
 def evaluate_checkpoint(path: str | Path, data: str | Path = "../../data/photos/val", resolution: int = 0,
                         per_task: int = 32, levels: int = 8, weights: str = "ema", seed: int = DEFAULT_SEED,
-                        batch_size: int = 32, photos: PhotoSet | None = None) -> dict:
+                        batch_size: int = 32, photos: PhotoSet | None = None, native: bool = False) -> dict:
     """The whole `val-loss` command; resolution 0 means the checkpoint's training resolution."""
     started = time.monotonic()
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)
@@ -96,11 +102,12 @@ def evaluate_checkpoint(path: str | Path, data: str | Path = "../../data/photos/
     net = PaletteUNet.from_checkpoint(checkpoint, weights)
     photos = photos or PhotoSet(data, train_cfg.max_short_side)
     gammas = gamma_grid(levels)
-    result = validation_loss(net, validation_examples(photos, resolution, per_task, seed), gammas, seed, batch_size)
+    examples = validation_examples(photos, resolution, per_task, seed, native=native)
+    result = validation_loss(net, examples, gammas, seed, batch_size)
     return {"checkpoint": str(path), "weights": weights, "preset": train_cfg.preset,
             "parameters": count_parameters(net), "step": checkpoint.get("step"),
             "samples_seen": checkpoint.get("samples_seen"), "data": str(data), "photos": len(photos),
-            "resolution": resolution, "per_task": per_task, "gammas": [float(g) for g in gammas], "seed": seed,
+            "resolution": resolution, "native": native, "per_task": per_task, "gammas": [float(g) for g in gammas], "seed": seed,
             **result, "seconds": round(time.monotonic() - started, 1)}
 
 
@@ -115,10 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", choices=("ema", "model"), default="ema")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--native", action="store_true",
+                        help="crops at the photos' stored scale (as training's --native-crop) instead of resized")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
     result = evaluate_checkpoint(args.checkpoint, args.data, args.resolution, args.per_task, args.levels,
-                                 args.weights, args.seed, args.batch_size)
+                                 args.weights, args.seed, args.batch_size, native=args.native)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

@@ -54,6 +54,26 @@ def test_two_checkpoints_see_the_same_inputs(tmp_path: Path) -> None:
     assert not np.array_equal(a[0]["y"], other_seed[0]["y"])
 
 
+def test_native_examples_keep_the_photos_own_scale(tmp_path: Path) -> None:
+    """--native: windows of the photo as stored, so a 1-px checkerboard keeps its full contrast; the
+    whole-scene crops (35–100 % of a 120-px side resized to 16) average it away."""
+    from PIL import Image
+    folder = tmp_path / "val"
+    folder.mkdir()
+    board = ((np.indices((120, 120)).sum(axis=0) % 2) * 255).astype(np.uint8)
+    for k in range(2):
+        Image.fromarray(np.stack([board] * 3, axis=-1)).save(folder / f"board{k}.png")
+    photos = PhotoSet(folder)
+    native = validation_examples(photos, 16, per_task=2, native=True)
+    resized = validation_examples(photos, 16, per_task=2)
+    contrast = lambda ex: float(np.abs(np.diff(ex["y"], axis=-1)).mean())  # noqa: E731
+    assert min(contrast(e) for e in native) > 1.9  # neighbours at −1 and +1
+    assert max(contrast(e) for e in resized) < 1.0
+    again = validation_examples(photos, 16, per_task=2, native=True)
+    for x, y in zip(native, again, strict=True):
+        np.testing.assert_array_equal(x["y"], y["y"])
+
+
 def test_gamma_grid_spans_the_training_schedule() -> None:
     gammas = gamma_grid(8)
     lo, hi = TrainingSchedule().gamma_range()
