@@ -107,7 +107,8 @@ def evaluate_checkpoint(path: str | Path, data: str | Path = "../../data/photos/
     return {"checkpoint": str(path), "weights": weights, "preset": train_cfg.preset,
             "parameters": count_parameters(net), "step": checkpoint.get("step"),
             "samples_seen": checkpoint.get("samples_seen"), "data": str(data), "photos": len(photos),
-            "resolution": resolution, "native": native, "per_task": per_task, "gammas": [float(g) for g in gammas], "seed": seed,
+            "resolution": resolution, "native": native, "per_task": per_task,
+            "gammas": [float(g) for g in gammas], "seed": seed,
             **result, "seconds": round(time.monotonic() - started, 1)}
 
 
