@@ -22,7 +22,7 @@
  */
 import { DaemonError } from '../errors.ts';
 import { PAPER_INFERENCE_SCHEDULE, paperInferenceGammas, respacedGammas, type GammaRange } from './schedules.ts';
-import type { KnownPixels, Sampler, SamplerInput, SamplerName } from './types.ts';
+import type { Sampler, SamplerInput, SamplerName } from './types.ts';
 
 const CHANNELS = 3;
 
@@ -162,7 +162,8 @@ function predictCleanClipped(
  * With a `project`ion the mean takes its ŷ₀ form (equal to the above for the unclipped ŷ₀), so the
  * step follows the projected estimate:
  *     y_s = √γ_s·(1 − α)/(1 − γ_t)·ŷ₀ + √α·(1 − γ_s)/(1 − γ_t)·y_t + √(1 − α)·z.
- * Noise draws: one for the start and one per update (gammas.length in all).
+ * Noise draws: one for the start and one per update (gammas.length in all), plus one per level where
+ * soft-mask pixels are released.
  */
 export async function sampleAncestral(input: SamplerInput): Promise<Float32Array> {
   const { gammas, onStep } = input;
@@ -204,7 +205,8 @@ export async function sampleAncestral(input: SamplerInput): Promise<Float32Array
  *     ŷ₀ = clip((y_t − √(1−γ_t)·ε̂)/√γ_t),   ε̂' = (y_t − √γ_t·ŷ₀)/√(1−γ_t),
  *     σ = η·√((1−γ_s)/(1−γ_t))·√(1 − γ_t/γ_s),
  *     y_s = √γ_s·ŷ₀ + √(1 − γ_s − σ²)·ε̂' + σ·z.
- * η = 0 is deterministic (no noise drawn after the start); η = 1 has the DDPM posterior variance.
+ * η = 0 is deterministic (no noise drawn after the start but for soft-mask releases); η = 1 has the DDPM
+ * posterior variance.
  */
 export async function sampleDdim(input: SamplerInput): Promise<Float32Array> {
   const { gammas, onStep } = input;
@@ -251,7 +253,7 @@ function halfLogSnr(gamma: number): number {
  *     first order:   y_{i+1} = (σ_{i+1}/σ_i)·y_i + α_{i+1}·(1 − e^(−h))·D_i
  *     second order:  the same with D = (1 + 1/(2r))·D_i − (1/(2r))·D_{i−1},   r = h_{i−1}/h_i.
  * The first update is first order (no D_{i−1} yet), and so is the last (into the final level; the
- * "lower order final" of Lu et al., steadier at few steps). Only the start draws noise.
+ * "lower order final" of Lu et al., steadier at few steps). Only the start (and soft-mask releases) draw noise.
  */
 export async function sampleDpmSolverPP2M(input: SamplerInput): Promise<Float32Array> {
   const { gammas, onStep } = input;
