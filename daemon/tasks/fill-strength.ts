@@ -13,7 +13,7 @@
  */
 import { DaemonError } from '../errors.ts';
 import { resizeRgba } from '../imaging.ts';
-import { clampByte, createMask, maskBounds } from '../pixels.ts';
+import { clampByte, maskBounds, thresholdMask } from '../pixels.ts';
 import { cropMask, cropRgba, maskCoverage, repeatBatch, rgbaToTensor, tensorToRgba } from '../tensor-image.ts';
 import { matchSeamColors } from './color-match.ts';
 import { layerFromAlpha } from './composite.ts';
@@ -26,6 +26,20 @@ export interface StrengthFillOptions {
   /** Off unless asked for: the held pixels already anchor the colours. */
   colorMatch: boolean;
   feather: number;
+}
+
+/**
+ * The fine detail each pixel keeps, RGB per pixel: (1 − v/255) × (original − base), where `base` is the
+ * job's own view of the original back at full size (what a sample is where nothing changed). The same
+ * for every variant.
+ */
+function keptDetail(original: RgbaImage, base: RgbaImage, soft: MaskImage): Float32Array {
+  const detail = new Float32Array(soft.data.length * 3);
+  for (let p = 0; p < soft.data.length; p++) {
+    const keep = 1 - (soft.data[p] ?? 0) / 255;
+    for (let c = 0; c < 3; c++) detail[p * 3 + c] = keep * ((original.data[p * 4 + c] ?? 0) - (base.data[p * 4 + c] ?? 0));
+  }
+  return detail;
 }
 
 export async function runStrengthFill(
@@ -55,19 +69,13 @@ export async function runStrengthFill(
     geometry,
   );
 
-  // The job's own view of the original, back at full size: what a sample would be where nothing changed.
-  const base = await resizeRgba(small, crop.width, crop.height);
-  const alpha = createMask(crop.width, crop.height);
-  for (let i = 0; i < alpha.data.length; i++) alpha.data[i] = (soft.data[i] ?? 0) > 0 ? 255 : 0;
+  const detail = keptDetail(original, await resizeRgba(small, crop.width, crop.height), soft);
+  const alpha = thresholdMask(soft, 1);
   const layers: RgbaLayer[] = [];
   for (const sample of samples) {
     const colors = await resizeRgba(tensorToRgba(sample, job.width, job.height), crop.width, crop.height);
     for (let p = 0; p < soft.data.length; p++) {
-      const keep = 1 - (soft.data[p] ?? 0) / 255;
-      for (let c = 0; c < 3; c++) {
-        const i = p * 4 + c;
-        colors.data[i] = clampByte((colors.data[i] ?? 0) + keep * ((original.data[i] ?? 0) - (base.data[i] ?? 0)));
-      }
+      for (let c = 0; c < 3; c++) colors.data[p * 4 + c] = clampByte((colors.data[p * 4 + c] ?? 0) + (detail[p * 3 + c] ?? 0));
     }
     if (o.colorMatch) matchSeamColors(colors, original, alpha, { ring: Math.max(2, o.feather) });
     const layer = layerFromAlpha(colors, alpha, crop.x, crop.y);

@@ -5,7 +5,7 @@
  * to the crop's size, get their seam colours matched and are returned as small layers whose alpha is
  * the feathered mask, so everything outside the feathered band stays bit-exact.
  */
-import { MASK_THRESHOLD } from '../../shared/protocol.ts';
+import { FILL_MASK_MODES, MASK_THRESHOLD, type FillMaskMode } from '../../shared/protocol.ts';
 import { DaemonError } from '../errors.ts';
 import { resizeRgba } from '../imaging.ts';
 import { growMask } from '../mask-morphology.ts';
@@ -37,7 +37,7 @@ export interface FillOptions {
    * is its pixel's share of the request's strength (v/255; fill-strength.ts); `threshold`, `grow` and
    * `feather` do not apply.
    */
-  maskMode?: 'threshold' | 'strength';
+  maskMode?: FillMaskMode;
 }
 
 export interface FillInput {
@@ -52,7 +52,7 @@ interface ResolvedFill {
   feather: number;
   contextPadding: number;
   colorMatch: boolean;
-  maskMode: 'threshold' | 'strength';
+  maskMode: FillMaskMode;
 }
 
 function resolveOptions(image: RgbaImage, o: FillOptions = {}): ResolvedFill {
@@ -70,7 +70,7 @@ function resolveOptions(image: RgbaImage, o: FillOptions = {}): ResolvedFill {
     !Number.isInteger(r.grow) ||
     !(Number.isFinite(r.feather) && r.feather >= 0) ||
     !(Number.isFinite(r.contextPadding) && r.contextPadding >= 0) ||
-    !(r.maskMode === 'threshold' || r.maskMode === 'strength');
+    !FILL_MASK_MODES.includes(r.maskMode);
   if (bad) throw new DaemonError('INVALID_ARGUMENT', `invalid fill options ${JSON.stringify(r)}`);
   return r;
 }

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { DaemonError } from '../../../daemon/errors.ts';
 import { dilateMask } from '../../../daemon/mask-morphology.ts';
 import { compositeLayer, createMask, maskBounds } from '../../../daemon/pixels.ts';
-import { containsRect } from '../../../daemon/rect.ts';
+import { containsRect, type Rect } from '../../../daemon/rect.ts';
 import { runFill } from '../../../daemon/tasks/fill.ts';
-import type { ModelGeometry, RgbaImage, RgbaLayer } from '../../../daemon/tasks/types.ts';
+import type { MaskImage, ModelGeometry, RgbaImage, RgbaLayer } from '../../../daemon/tasks/types.ts';
 import { fakeRun, holeColorModel, holeConstantModel } from './fake-run.ts';
 import { circleMask, greyImage, patternImage, rectMask } from './test-images.ts';
 
@@ -27,6 +27,21 @@ function meanInMask(img: RgbaImage, mask: { data: Uint8Array }, channel: number)
   }
   return sum / n;
 }
+
+/** A grey-100 square image with a square hole and a dark (30) outline `width` px wide hugging it. */
+function outlinedHole(size: number, hole: Rect, width: number): { img: RgbaImage; m: MaskImage } {
+  const img = greyImage(size, size, 100);
+  const m = rectMask(size, size, hole);
+  for (let y = hole.y - width; y < hole.y + hole.height + width; y++) {
+    for (let x = hole.x - width; x < hole.x + hole.width + width; x++) {
+      if ((m.data[y * size + x] ?? 0) === 0) img.data.set([30, 30, 30, 255], (y * size + x) * 4);
+    }
+  }
+  return { img, m };
+}
+
+/** Paints the hole the photo's grey 100. */
+const GREY_100_MODEL = holeConstantModel([100 / 127.5 - 1, 100 / 127.5 - 1, 100 / 127.5 - 1]);
 
 describe('runFill', () => {
   const image = patternImage(200, 150);
@@ -225,13 +240,8 @@ describe('runFill', () => {
 
   it('matches colours against a ring as wide as the feather, not only the pixels touching the hole', async () => {
     // A 2-px dark outline hugs the hole; beyond it the photo is the grey the model paints.
-    const img = greyImage(160, 160, 100);
-    const m = rectMask(160, 160, { x: 60, y: 60, width: 40, height: 40 });
-    for (let y = 58; y < 102; y++) {
-      for (let x = 58; x < 102; x++) if ((m.data[y * 160 + x] ?? 0) === 0) img.data.set([30, 30, 30, 255], (y * 160 + x) * 4);
-    }
-    const grey = (100 / 127.5) - 1;
-    const { layers } = await runFill({ image: img, mask: m, options: { grow: 0, feather: 12 } }, G, fakeRun(holeConstantModel([grey, grey, grey])).run, 1);
+    const { img, m } = outlinedHole(160, { x: 60, y: 60, width: 40, height: 40 }, 2);
+    const { layers } = await runFill({ image: img, mask: m, options: { grow: 0, feather: 12 } }, G, fakeRun(GREY_100_MODEL).run, 1);
     const centre = compositeLayer(img, layers[0]!).data[(80 * 160 + 80) * 4] ?? 0;
     // A 12-px ring is mostly grey 100 (a small pull down); a 2-px ring would see only the outline (−24).
     expect(centre).toBeGreaterThan(88);
@@ -239,13 +249,8 @@ describe('runFill', () => {
 
   it('matches colours against a ring of at least two model pixels when the crop is upscaled a lot', async () => {
     // feather 2, but the 200-px hole's crop goes to a 64-px job: 2 px of crop are a third of a model pixel.
-    const img = greyImage(800, 800, 100);
-    const m = rectMask(800, 800, { x: 300, y: 300, width: 200, height: 200 });
-    for (let y = 297; y < 503; y++) {
-      for (let x = 297; x < 503; x++) if ((m.data[y * 800 + x] ?? 0) === 0) img.data.set([30, 30, 30, 255], (y * 800 + x) * 4);
-    }
-    const grey = (100 / 127.5) - 1;
-    const { layers } = await runFill({ image: img, mask: m, options: { grow: 0, feather: 2 } }, G, fakeRun(holeConstantModel([grey, grey, grey])).run, 1);
+    const { img, m } = outlinedHole(800, { x: 300, y: 300, width: 200, height: 200 }, 3);
+    const { layers } = await runFill({ image: img, mask: m, options: { grow: 0, feather: 2 } }, G, fakeRun(GREY_100_MODEL).run, 1);
     const centre = compositeLayer(img, layers[0]!).data[(400 * 800 + 400) * 4] ?? 0;
     // Ring ⌈2·crop/job⌉ ≈ 13 px: part outline, part grey (86 measured). A 2-px ring sees only the outline
     // (74); a ring over the whole crop sees almost only grey (96).
