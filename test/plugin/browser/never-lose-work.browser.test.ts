@@ -171,11 +171,12 @@ describe.skipIf(!browserAvailable)('never lose work (Chromium)', () => {
     await page.getByTestId('task-fill').click();
     await page.getByTestId('variants-input').fill('3');
     await page.getByTestId('quality-balanced').check({ force: true });
-    // Cancel in the second sub-batch (variant 3), once variants 1 and 2 have finished sampling; at a
-    // 128-px working size it runs long enough for the cancel to land in it.
+    // Cancel in the second sub-batch (variant 3), once variants 1 and 2 have finished sampling; the cancel
+    // goes at its first step, with 19 model calls at a 96-px working size still to run (at 128 px the
+    // test took 2.5× as long, for no more certainty).
     await page.evaluate(() => {
       const { store, controller } = window.__palettePanel!;
-      store.dispatch({ type: 'settings/update', task: 'fill', patch: { workingSize: 128 } });
+      store.dispatch({ type: 'settings/update', task: 'fill', patch: { workingSize: 96 } });
       const stop = store.subscribe((state) => {
         const job = state.job;
         if (job?.progress && job.steps && job.progress.step > job.steps) { stop(); controller.cancel(); }
