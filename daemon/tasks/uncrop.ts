@@ -51,14 +51,16 @@ function knownOnly(canvas: RgbaImage, known: MaskImage, rect: Rect): RgbaImage {
   return img;
 }
 
-/** Copies the generated pixels of `patch` into the canvas where the window was still unknown. */
+/**
+ * Copies the generated colours of `patch` into the canvas where the window was still unknown. Colour
+ * only: what is known lives in `known` (knownOnly and the final layer read their alpha from masks).
+ */
 function pasteUnknown(canvas: RgbaImage, known: MaskImage, patch: RgbaImage, rect: Rect): void {
   for (let y = 0; y < rect.height; y++) {
     for (let x = 0; x < rect.width; x++) {
       const k = (rect.y + y) * known.width + rect.x + x;
       if ((known.data[k] ?? 0) > 0) continue;
       canvas.data.set(patch.data.subarray((y * rect.width + x) * 4, (y * rect.width + x) * 4 + 3), k * 4);
-      canvas.data[k * 4 + 3] = 255;
     }
   }
 }

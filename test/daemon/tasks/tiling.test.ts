@@ -48,5 +48,8 @@ describe('tileWeights', () => {
     const w = tileWeights(10, 8, 100, 16);
     expect(w).toHaveLength(8);
     for (const v of w) expect(v).toBeGreaterThan(0);
+    // Both ramps cover the whole tile: each pixel takes the lower of the two, so the tile stays symmetric.
+    for (let i = 0; i < 8; i++) expect(w[7 - i]).toBe(w[i]);
+    expect(w[0]!).toBeLessThan(w[3]!);
   });
 });

@@ -4,8 +4,9 @@ import { pasteRgba } from '../../../daemon/tensor-image.ts';
 import { planUncrop } from '../../../daemon/tasks/uncrop-plan.ts';
 import { runUncrop, type Extension } from '../../../daemon/tasks/uncrop.ts';
 import type { ModelGeometry, RgbaImage, TaskOutput } from '../../../daemon/tasks/types.ts';
-import { fakeRun, holeColorModel, type RecordedJob } from './fake-run.ts';
+import { fakeRun, holeColorModel, type FakeModel, type RecordedJob } from './fake-run.ts';
 import { patternImage } from './test-images.ts';
+import { createRgba as blankRgba } from '../../../daemon/pixels.ts';
 
 const G: ModelGeometry = { workingSize: 64, sizeMultiple: 8 };
 
@@ -117,9 +118,64 @@ describe('runUncrop', () => {
     }
   });
 
+  it('conditions each pass on known pixels only: the seam is not darkened by the still-empty canvas', async () => {
+    // A flat grey photo: every known pixel of the first job's cond (the photo only) must be that grey.
+    // Unknown canvas pixels are black; were they not weighted out of the resize, the job's last known
+    // columns would darken.
+    const grey = blankRgba(120, 80);
+    for (let p = 0; p < 120 * 80; p++) grey.data.set([200, 200, 200, 255], p * 4);
+    const { run, jobs } = fakeRun(holeColorModel);
+    await runUncrop({ image: grey, extend: ext({ right: 60 }) }, G, run, 1);
+    const level = (200 / 255) * 2 - 1;
+    for (const job of jobs.slice(0, 1)) {
+      const plane = job.width * job.height;
+      for (let p = 0; p < plane; p++) {
+        if ((job.hole?.[p] ?? 0) > 0) continue;
+        for (let c = 0; c < 3; c++) expect(Math.abs(job.cond[c * plane + p]! - level)).toBeLessThan(3 / 127.5); // 3 levels of rounding
+      }
+    }
+  });
+
+  it('never repaints what an earlier pass generated: a later window only fills its unknown part', async () => {
+    // Each pass fills its hole with a colour of its own (grey levels by pass); pass 1's pixels, right up
+    // to the next pass's seam, must keep pass 1's colour exactly.
+    const byPass: FakeModel = (cond, _variant, job) => {
+      const out = cond.slice();
+      const plane = job.width * job.height;
+      const v = -0.8 + 0.2 * (job.part?.index ?? 0);
+      for (let i = 0; i < plane; i++) if ((job.hole?.[i] ?? 0) >= 0.5) for (let c = 0; c < 3; c++) out[c * plane + i] = v;
+      return out;
+    };
+    const { run } = fakeRun(byPass);
+    const out = await runUncrop({ image, extend: ext({ right: 120 }) }, G, run, 1);
+    const layer = out.layers[0]!;
+    const pass1 = Math.round(((-0.8 + 1) / 2) * 255);
+    // Pass 1 (80-px window at x 80) generated x 120…159; pass 2 starts at x 160.
+    for (let y = 0; y < 80; y++) {
+      for (let x = 140; x < 160; x++) {
+        const p = (y * layer.width + (x - layer.x)) * 4;
+        expect([...layer.data.subarray(p, p + 4)]).toEqual([pass1, pass1, pass1, 255]);
+      }
+    }
+  });
+
+  it('refuses a canvas over 100 megapixels before any model call', async () => {
+    const { run, jobs } = fakeRun(holeColorModel);
+    const dot = patternImage(1, 1);
+    // 10001 × 10001 only when both sides of each axis count.
+    await expect(runUncrop({ image: dot, extend: ext({ left: 5000, right: 5000, top: 5000, bottom: 5000 }) }, G, run, 1)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/10001×10001 is larger than 100000000 pixels/),
+    });
+    expect(jobs).toHaveLength(0);
+  });
+
   it('rejects bad extensions', async () => {
     const { run } = fakeRun(holeColorModel);
-    await expect(runUncrop({ image, extend: ext({}) }, G, run, 1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(runUncrop({ image, extend: ext({}) }, G, run, 1)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/at least one side/),
+    });
     await expect(runUncrop({ image, extend: ext({ left: -3 }) }, G, run, 1)).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     });
