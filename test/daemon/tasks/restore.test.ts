@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { planRestoreTiles, runRestore } from '../../../daemon/tasks/restore.ts';
-import { tileStarts, tileWeights } from '../../../daemon/tasks/tiling.ts';
 import type { ModelGeometry, ModelJob, RunModelJob } from '../../../daemon/tasks/types.ts';
 import { fakeRun, identityModel, type FakeModel } from './fake-run.ts';
 import { jpeg, scene } from './jpeg-images.ts';
@@ -24,16 +23,6 @@ describe('restore tiling', () => {
     for (const starts of [plan.xs, plan.ys]) {
       for (let i = 1; i < starts.length; i++) expect(starts[i - 1]! + 64 - starts[i]!).toBeGreaterThanOrEqual(16);
     }
-  });
-
-  it('weights rise smoothly on sides with a neighbour only, and are never 0', () => {
-    const w = tileWeights(48, 64, 1000, 16);
-    expect(w[0]).toBeGreaterThan(0);
-    expect(w[0]).toBeLessThan(0.05);
-    expect(w[32]).toBe(1);
-    for (let i = 1; i < 16; i++) expect(w[i]!).toBeGreaterThan(w[i - 1]!);
-    expect([...tileWeights(0, 64, 64, 16)].every((v) => v === 1)).toBe(true);
-    expect(tileStarts(50, 64, 16)).toEqual([0]);
   });
 });
 

@@ -2,6 +2,7 @@
 import { createMask, createRgba } from '../../../daemon/pixels.ts';
 import type { Rect } from '../../../daemon/rect.ts';
 import type { MaskImage, RgbaImage } from '../../../daemon/tasks/types.ts';
+import type { Extension } from '../../../daemon/tasks/uncrop-plan.ts';
 
 /** Smooth colour gradients plus a little hashed texture: every pixel differs from its neighbours. */
 export function patternImage(width: number, height: number, seed = 1): RgbaImage {
@@ -48,4 +49,9 @@ export function rectMask(width: number, height: number, r: Rect): MaskImage {
 export function pixel(img: RgbaImage, x: number, y: number): number[] {
   const p = (y * img.width + x) * 4;
   return [...img.data.subarray(p, p + 4)];
+}
+
+/** An uncrop extension: the given sides, 0 px on the others. */
+export function ext(e: Partial<Extension>): Extension {
+  return { left: 0, right: 0, top: 0, bottom: 0, ...e };
 }

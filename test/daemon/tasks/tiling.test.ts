@@ -25,6 +25,16 @@ describe('tileStarts', () => {
 });
 
 describe('tileWeights', () => {
+  it('weights rise smoothly on sides with a neighbour only, and are never 0', () => {
+    const w = tileWeights(48, 64, 1000, 16);
+    expect(w[0]).toBeGreaterThan(0);
+    expect(w[0]).toBeLessThan(0.05);
+    expect(w[32]).toBe(1);
+    for (let i = 1; i < 16; i++) expect(w[i]!).toBeGreaterThan(w[i - 1]!);
+    expect([...tileWeights(0, 64, 64, 16)].every((v) => v === 1)).toBe(true);
+    expect(tileStarts(50, 64, 16)).toEqual([0]);
+  });
+
   it('is exactly 1 between the ramps, and the far ramp mirrors the near one', () => {
     const w = tileWeights(48, 64, 1000, 16);
     for (let i = 16; i < 48; i++) expect(w[i]).toBe(1);

@@ -7,13 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { planUncrop, type Extension, type Side, type UncropPlan, type UncropWindow } from '../../../daemon/tasks/uncrop-plan.ts';
 import type { ModelGeometry } from '../../../daemon/tasks/types.ts';
+import { ext } from './test-images.ts';
 
 const G64: ModelGeometry = { workingSize: 64, sizeMultiple: 8 };
 const G128: ModelGeometry = { workingSize: 128, sizeMultiple: 16 };
-
-function ext(e: Partial<Extension>): Extension {
-  return { left: 0, right: 0, top: 0, bottom: 0, ...e };
-}
 
 const horizontal = (side: Side) => side === 'left' || side === 'right';
 /** Depth (across the side) and along-axis lengths of a window, on the canvas and in its job. */

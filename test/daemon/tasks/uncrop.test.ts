@@ -5,14 +5,9 @@ import { planUncrop } from '../../../daemon/tasks/uncrop-plan.ts';
 import { runUncrop, type Extension } from '../../../daemon/tasks/uncrop.ts';
 import type { ModelGeometry, RgbaImage, TaskOutput } from '../../../daemon/tasks/types.ts';
 import { fakeRun, holeColorModel, type FakeModel, type RecordedJob } from './fake-run.ts';
-import { patternImage } from './test-images.ts';
-import { createRgba as blankRgba } from '../../../daemon/pixels.ts';
+import { ext, patternImage } from './test-images.ts';
 
 const G: ModelGeometry = { workingSize: 64, sizeMultiple: 8 };
-
-function ext(e: Partial<Extension>): Extension {
-  return { left: 0, right: 0, top: 0, bottom: 0, ...e };
-}
 
 /** The new canvas with the original placed at (left, top) and the layer composited over it. */
 function result(image: RgbaImage, e: Extension, out: TaskOutput, variant: number): RgbaImage {
@@ -122,7 +117,7 @@ describe('runUncrop', () => {
     // A flat grey photo: every known pixel of the first job's cond (the photo only) must be that grey.
     // Unknown canvas pixels are black; were they not weighted out of the resize, the job's last known
     // columns would darken.
-    const grey = blankRgba(120, 80);
+    const grey = createRgba(120, 80);
     for (let p = 0; p < 120 * 80; p++) grey.data.set([200, 200, 200, 255], p * 4);
     const { run, jobs } = fakeRun(holeColorModel);
     await runUncrop({ image: grey, extend: ext({ right: 60 }) }, G, run, 1);
