@@ -276,6 +276,14 @@ async function decodeRequestMask(request: GenerateRequest, maxPixels: number): P
 /** Previews may take at most this share of the sampling time (the rest is skipped, not queued). */
 export const PREVIEW_BUDGET = 0.05;
 
+interface PreparedPreview {
+  step: number;
+  firstVariant: number;
+  images: RgbaImage[];
+  size: { width: number; height: number };
+  region: Rect;
+}
+
 /**
  * A preview's pixel size (PROTOCOL.md §5.6): the canvas region's aspect ratio, its longest side the
  * smaller of maxSize and the model's own pixels across the region, so a preview is never enlarged
@@ -292,6 +300,10 @@ export function previewSize(region: Rect, inJob: Rect, maxSize: number): { width
  * preview is skipped while the time spent on previews exceeds PREVIEW_BUDGET of the time since the
  * first offer: on a slow machine previews come less often instead of slowing sampling down.
  *
+ * A step offered while an encode is in flight is skipped, except a run's first step (a new tile,
+ * pass or sub-batch): it waits for the encode in flight and goes next, so every region being
+ * generated shows up, however fast the model is next to the encoder. Only the latest such waits.
+ *
  * Every delivery shows one region: the latest image of variants 0 … k−1 there. When the job moves
  * to another region (the next tile or pass), the previous region's images are dropped rather than
  * sent under the new region's rectangle.
@@ -299,6 +311,7 @@ export function previewSize(region: Rect, inJob: Rect, maxSize: number): { width
 export class PreviewEncoder {
   private pending: Promise<void> = Promise.resolve();
   private busy = false;
+  private waiting: PreparedPreview | undefined;
   private readonly latest: Array<EncodedImage | undefined>;
   private region: Rect | undefined;
   private startedAt: number | undefined;
@@ -317,18 +330,26 @@ export class PreviewEncoder {
     const now = performance.now();
     this.startedAt ??= now;
     const overBudget = this.spentMs > PREVIEW_BUDGET * (now - this.startedAt);
-    if (!this.deliver || this.busy || (overBudget && !p.startsRun)) return;
-    this.busy = true;
-    // Copy to 8-bit now: the sampler reuses its ŷ₀ buffer on the next step.
+    if (!this.deliver || (overBudget && !p.startsRun) || (this.busy && !p.startsRun)) return;
+    const prepared = this.prepare(p);
+    this.spentMs += performance.now() - now;
+    if (this.busy) this.waiting = prepared;
+    else this.encode(prepared);
+  }
+
+  /** Copies ŷ₀ to 8-bit now: the sampler reuses its buffer on the next step. */
+  private prepare(p: JobPreview): PreparedPreview {
     const plane = 3 * p.height * p.width;
     const whole = p.inJob.x === 0 && p.inJob.y === 0 && p.inJob.width === p.width && p.inJob.height === p.height;
     const images = Array.from({ length: p.variants }, (_, i) => {
       const full = tensorToRgba(p.x0, p.width, p.height, i * plane);
       return whole ? full : cropRgba(full, p.inJob);
     });
-    const size = previewSize(p.region, p.inJob, this.maxSize);
-    const region = { ...p.region };
-    this.spentMs += performance.now() - now;
+    return { step: p.step, firstVariant: p.firstVariant, images, size: previewSize(p.region, p.inJob, this.maxSize), region: { ...p.region } };
+  }
+
+  private encode({ step, firstVariant, images, size, region }: PreparedPreview): void {
+    this.busy = true;
     this.pending = (async () => {
       const encodeStart = performance.now();
       try {
@@ -337,7 +358,7 @@ export class PreviewEncoder {
           this.latest.fill(undefined);
           this.region = region;
         }
-        encoded.forEach((e, i) => (this.latest[p.firstVariant + i] = e));
+        encoded.forEach((e, i) => (this.latest[firstVariant + i] = e));
         // Variants 0 … k−1 only: images[i] is variant i (a later sub-batch can show before an
         // earlier one has at this region when its previews were skipped; it waits for them).
         const ready: EncodedImage[] = [];
@@ -345,10 +366,16 @@ export class PreviewEncoder {
           if (!e) break;
           ready.push(e);
         }
-        if (ready.length > 0) this.deliver?.({ step: p.step, region, images: ready });
+        if (ready.length > 0) this.deliver?.({ step, region, images: ready });
       } finally {
         this.spentMs += performance.now() - encodeStart;
         this.busy = false;
+      }
+      const next = this.waiting;
+      this.waiting = undefined;
+      if (next) {
+        this.encode(next);
+        await this.pending;
       }
     })();
   }

@@ -31,6 +31,20 @@ describe('PreviewEncoder', () => {
     expect(delivered).toEqual([1, 3]);
   });
 
+  it("waits with a run's first step offered during an encode and shows it next (only the latest such waits)", async () => {
+    let clock = 1000; // frozen: the time budget never applies here
+    vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    const delivered: Array<{ step: number; x: number }> = [];
+    const encoder = new PreviewEncoder(64, 'jpeg', 1, (p) => delivered.push({ step: p.step, x: p.region.x }));
+    const at = (x: number, step: number): JobPreview => ({ ...preview(step), startsRun: true, region: { x, y: 0, width: 8, height: 8 } });
+    encoder.offer(at(0, 1));
+    encoder.offer(preview(2)); // mid-run, the first is in flight: skipped
+    encoder.offer(at(8, 3)); // the next tile's first step: waits …
+    encoder.offer(at(16, 4)); // … replaced by a later one
+    await encoder.flush();
+    expect(delivered).toEqual([{ step: 1, x: 0 }, { step: 4, x: 16 }]);
+  });
+
   it(`skips previews while they have taken more than ${PREVIEW_BUDGET * 100} % of the time, except step 1`, async () => {
     let clock = 1000;
     vi.spyOn(performance, 'now').mockImplementation(() => clock);
