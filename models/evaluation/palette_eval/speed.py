@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image
 
 from .photos import centre_square, list_photos, save_png
-from .product import REPO_ROOT, ProductSettings, model_dir, palette_command, read_manifest, run_palette
+from .product import REPO_ROOT, ProductSettings, model_dir, palette_command, read_manifest, run_palette, tsx_command
 
 SAMPLER = "ddim"  # the comparison is DDIM η = 0 on both sides
 SEED = 0
@@ -133,20 +133,16 @@ def daemon_against_torch(o: SpeedOptions, mdir: Path, manifest: dict, image: np.
 # 2.–4. the daemon's own numbers
 
 
-def tsx() -> list[str]:
-    return palette_command()[:-1]  # the tsx runner without the CLI script
-
-
 def first_preview(o: SpeedOptions, mdir: Path, run_dir: Path) -> dict:
-    cmd = [*tsx(), "models/evaluation/first-preview.ts", "--model", str(mdir), "--image", str(run_dir / "input.png"),
-           "--mask", str(run_dir / "mask.png"), "--steps", str(o.steps), "--variants", str(o.variants),
-           "--threads", str(o.threads), "--sampler", SAMPLER]
+    cmd = [*tsx_command(), "models/evaluation/first-preview.ts", "--model", str(mdir),
+           "--image", str(run_dir / "input.png"), "--mask", str(run_dir / "mask.png"), "--steps", str(o.steps),
+           "--variants", str(o.variants), "--threads", str(o.threads), "--sampler", SAMPLER]
     done = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def daemon_bench(o: SpeedOptions, mdir: Path) -> str:
-    cmd = [*tsx(), "bench/daemon-bench.ts", "--model", str(mdir), "--steps", str(o.steps), "--reps",
+    cmd = [*tsx_command(), "bench/daemon-bench.ts", "--model", str(mdir), "--steps", str(o.steps), "--reps",
            str(o.bench_reps), "--threads", str(o.threads)]
     return subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=3600, check=True).stdout
 
