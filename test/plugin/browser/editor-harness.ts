@@ -1,18 +1,17 @@
 /**
  * The standalone editor in real headless Chromium against the real daemon (in-process, the tiny
- * fixture model), for the browser suites: the plugin built into a temporary folder, the daemon
- * serving it, one page open on it. Debian's chromium driven by playwright-core (`npx playwright
+ * fixture model), for the browser suites: the plugin built once for all suites (plugin-build-cache.ts),
+ * the daemon serving it, one page open on it, a temporary folder for the suite's files. Debian's chromium driven by playwright-core (`npx playwright
  * install` cannot work on these machines); a suite is skipped where it is missing.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../../../daemon/model-manifest.ts';
 import { ModelRegistry } from '../../../daemon/model-registry.ts';
 import { startServer, type RunningServer } from '../../../daemon/server.ts';
+import { builtPlugin } from './plugin-build-cache.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const BUILD_SCRIPT = join(REPO_ROOT, 'scripts', 'build-plugin.mjs');
@@ -20,7 +19,7 @@ export const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'tiny-model');
 export const browserAvailable = existsSync(CHROMIUM) && existsSync(BUILD_SCRIPT);
 
 export interface EditorSession {
-  /** A temporary folder (the built plugin under web/; suites write their photos here). */
+  /** A temporary folder (suites write their photos here). */
   tmp: string;
   browser: Browser;
   page: Page;
@@ -42,9 +41,9 @@ export async function openEditor(options: {
   maxBatch?: number;
 }): Promise<EditorSession> {
   const tmp = mkdtempSync(join(tmpdir(), options.tmpPrefix));
-  await promisify(execFile)(process.execPath, [BUILD_SCRIPT, '--out', tmp, '--dev'], { cwd: REPO_ROOT });
+  const webRoot = join(await builtPlugin(), 'web');
   const registry = ModelRegistry.scan({ root: join(tmp, 'no-models'), extraDirs: [FIXTURE], device: 'cpu', intraOpThreads: 1 });
-  const start = (port: number) => startServer({ host: '127.0.0.1', port, registry, webRoot: join(tmp, 'web'), log: () => undefined,
+  const start = (port: number) => startServer({ host: '127.0.0.1', port, registry, webRoot, log: () => undefined,
     ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}) });
   let server = await start(0);
   let port = server.port;
