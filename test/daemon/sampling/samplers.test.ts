@@ -525,6 +525,54 @@ describe('sampler input checks', () => {
     await expect(SAMPLERS.ddim({ ...base(), eta: 1 })).resolves.toHaveLength(size);
   });
 
+  it('refuses two equal levels: the schedule must be strictly ascending', async () => {
+    await refuses({ gammas: Float64Array.from([0.1, 0.5, 0.5]) }, /strictly ascending/);
+  });
+
+  it('pastes a fractional mask value m as m·v + (1 − m)·ŷ₀, in the estimate and in the result', async () => {
+    // One level, ε̂ = 0: ŷ₀ = clip(y/√γ) with y = m·v + (1 − m)·z after the start's paste (z = 0.5 here).
+    const gamma = 0.64;
+    const values = new Float32Array(size).fill(-0.2);
+    const mask = Float32Array.from([0, 0.25, 0.5, 1]);
+    for (const name of SAMPLER_NAMES) {
+      const seenInput: number[] = [];
+      const out = await SAMPLERS[name]({
+        ...base(), gammas: Float64Array.of(gamma), known: { values, mask },
+        denoise: async (y) => { seenInput.push(...y.slice(0, 4)); return new Float32Array(size); },
+      });
+      for (let p = 0; p < 4; p++) {
+        const m = mask[p]!;
+        const y = m * -0.2 + (1 - m) * 0.5;
+        expect(seenInput[p], `${name} input ${p}`).toBeCloseTo(y, 6);
+        expect(out[p], `${name} result ${p}`).toBeCloseTo(m * -0.2 + (1 - m) * Math.min(1, y / Math.sqrt(gamma)), 6);
+      }
+    }
+  });
+
+  it('never releases a pixel of mask 1 (always held), whatever its releaseGamma', async () => {
+    const gammas = Float64Array.from([0.1, 0.5, 0.9]);
+    const values = new Float32Array(size).fill(0.3);
+    const known = { values, mask: Float32Array.from([1, 1, 1, 1]), releaseGamma: Float64Array.from([0.4, 0.5, 0.6, 0.9]) };
+    for (const name of SAMPLER_NAMES) {
+      const inputs: Float32Array[] = [];
+      await SAMPLERS[name]({ ...base(), gammas, known, denoise: async (y) => { inputs.push(y.slice()); return new Float32Array(size); } });
+      for (const y of inputs) expect(Array.from(y), name).toEqual(Array.from(values));
+    }
+  });
+
+  it('draws noise for a release only at a level where a pixel is released', async () => {
+    // Pixel 0 is released at level 1 (γ 0.5); no pixel at level 2: one draw for the start, one for the release
+    // (DDIM η = 0 and DPM-Solver++ draw nothing else; the ancestral sampler one more per update).
+    const gammas = Float64Array.from([0.1, 0.5, 0.9]);
+    const known = { values: new Float32Array(size), mask: new Float32Array(4), releaseGamma: Float64Array.from([0.5, 0, 0, 0]) };
+    const expected: Record<string, number> = { ddim: 2, 'dpmpp-2m': 2, ancestral: 4 };
+    for (const name of SAMPLER_NAMES) {
+      let draws = 0;
+      await SAMPLERS[name]({ ...base(), gammas, known, eta: 0, noise: (out) => { draws++; out.fill(0.5); } });
+      expect(draws, name).toBe(expected[name]);
+    }
+  });
+
   it('refuses known values of the wrong length', async () => {
     await refuses({ known: { values: new Float32Array(size - 1), mask: new Float32Array(4) } }, /known.values has 11 values, expected 12/);
   });
