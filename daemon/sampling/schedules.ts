@@ -45,7 +45,8 @@ function linearBetaGammas(betaStart: number, betaEnd: number, steps: number): Fl
 
 function checkRange(range: GammaRange): void {
   const [lo, hi] = range;
-  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo > 0 && lo < hi && hi <= 1)) {
+  // NaN fails every comparison and ±∞ fails a bound, so no Number.isFinite is needed.
+  if (!(lo > 0 && lo < hi && hi <= 1)) {
     throw new DaemonError('INVALID_ARGUMENT', `gamma range [${lo}, ${hi}] must satisfy 0 < γ_min < γ_max ≤ 1`);
   }
 }
@@ -118,7 +119,7 @@ export function paperInferenceGammas(gammaRange: GammaRange): Float64Array {
     const g = byT[t] as number;
     if (g < lo) continue;
     const clamped = Math.min(g, hi);
-    if (kept.length > 0 && kept[kept.length - 1] === clamped) continue;
+    if (kept[kept.length - 1] === clamped) continue; // undefined while kept is empty
     kept.push(clamped);
   }
   if (kept.length === 0) {

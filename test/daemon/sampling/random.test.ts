@@ -44,7 +44,27 @@ describe('uint32 streams', () => {
   });
 });
 
+describe('uniforms from the uint32 stream', () => {
+  it('take 53 bits: the top 27 of one word above the top 26 of the next', () => {
+    // Seed 0's words are pinned above: 2325024533, 3992445393, 3192077917, 240130623.
+    const u = createUniformStream(0);
+    expect(u()).toBe(((2325024533 >>> 5) * 2 ** 26 + (3992445393 >>> 6)) / 2 ** 53);
+    expect(u()).toBe(((3192077917 >>> 5) * 2 ** 26 + (240130623 >>> 6)) / 2 ** 53);
+  });
+});
+
 describe('normal streams', () => {
+  it('use both values of each Box–Muller pair: r·cos θ, then r·sin θ of the same two uniforms', () => {
+    const u = createUniformStream(11);
+    const z = createNormalStream(11);
+    for (let pair = 0; pair < 3; pair++) {
+      const r = Math.sqrt(-2 * Math.log(1 - u()));
+      const theta = 2 * Math.PI * u();
+      expect(z()).toBe(r * Math.cos(theta));
+      expect(z()).toBe(r * Math.sin(theta));
+    }
+  });
+
   it('the same seed gives the same stream; different seeds differ', () => {
     const a = take(createNormalStream(1234), 1000);
     expect(take(createNormalStream(1234), 1000)).toEqual(a);

@@ -5,6 +5,7 @@ import {
   GAMMA_CAP,
   gammaRangeOfTraining,
   paperInferenceGammas,
+  releaseGammasForStrengths,
   respacedGammas,
   trainingGammas,
   type GammaRange,
@@ -76,6 +77,10 @@ describe('respacedGammas', () => {
     expect(() => respacedGammas(0, 1, 10)).toThrow(/gamma range/);
     expect(() => respacedGammas(0.5, 0.4, 10)).toThrow(/gamma range/);
     expect(() => respacedGammas(1e-4, 1.5, 10)).toThrow(/gamma range/);
+    expect(() => respacedGammas(0.5, 0.5, 10)).toThrow(/gamma range/); // γ_min = γ_max: no range
+    expect(() => respacedGammas(Number.NaN, 1, 10)).toThrow(/gamma range/);
+    expect(() => respacedGammas(1e-4, Number.NaN, 10)).toThrow(/gamma range/);
+    expect(() => respacedGammas(1e-4, Number.POSITIVE_INFINITY, 10)).toThrow(/gamma range/);
     expect(() => respacedGammas(1e-4, 1, 0)).toThrow(/steps/);
     expect(() => respacedGammas(1e-4, 1, 2.5)).toThrow(/steps/);
   });
@@ -111,6 +116,13 @@ describe('paperInferenceGammas (clipped to the trained range)', () => {
     expect(g[g.length - 2]).toBeLessThan(0.5);
   });
 
+  it('keeps a level exactly at γ_min', () => {
+    const full = paperInferenceGammas([1e-300, 1]);
+    const kept = paperInferenceGammas([full[10]!, 1]);
+    expect(kept[0]).toBe(full[10]);
+    expect(kept.length).toBe(full.length - 10);
+  });
+
   it('rejects a range above every level', () => {
     expect(() => paperInferenceGammas([0.99995, 1])).toThrow(/no level/);
   });
@@ -133,5 +145,23 @@ describe('scheduleFor', () => {
     for (const name of ['ancestral', 'ddim', 'dpmpp-2m'] as const) {
       for (const steps of [3, 1000]) expectAscendingInside(scheduleFor(name, steps, [2e-3, 0.9]), [2e-3, 0.9]);
     }
+  });
+});
+
+describe('respacedGammas with one step', () => {
+  it('is γ_min alone (numpy.linspace with num = 1 gives its start)', () => {
+    const one = respacedGammas(1e-3, 0.5, 1);
+    expect(one.length).toBe(1);
+    expect(one[0]! / 1e-3 - 1).toBeLessThan(1e-12); // γ → λ → γ: a few ulps
+  });
+});
+
+describe('releaseGammasForStrengths (soft masks)', () => {
+  const gammas = Float64Array.from([0.1, 0.2, 0.4, 0.8]);
+  it('releases strength s where scheduleForStrength would start, strength 1 (and above) at the noisiest level', () => {
+    expect(Array.from(releaseGammasForStrengths(gammas, Float32Array.from([1, 1.5, 0.5, 0.51, 0.25, 0.01])))).toEqual([0.1, 0.1, 0.4, 0.2, 0.8, 0.8]);
+  });
+  it('never releases strength 0 or below (+∞): the pixel keeps its value', () => {
+    expect(Array.from(releaseGammasForStrengths(gammas, Float32Array.from([0, -0.5])))).toEqual([Infinity, Infinity]);
   });
 });
