@@ -102,14 +102,22 @@ describe('runRestore', () => {
 
 describe('runRestore batches tiles into the calls of the runner', () => {
   it('puts as many tiles in a job as fill a call, blends them as before, and projects each with its own tile', async () => {
-    const image = patternImage(300, 200);
+    const image = patternImage(300, 150);
     const { run: fake, jobs } = fakeRun(identityModel);
-    const batched: RunModelJob = Object.assign((job: ModelJob) => fake(job), { variantsPerCall: () => 8 });
+    const parts: Array<ModelJob['part']> = [];
+    const batched: RunModelJob = Object.assign((job: ModelJob) => { parts.push(job.part); return fake(job); }, { variantsPerCall: () => 8 });
     const out = await runRestore({ image, options: { consistency: false } }, G, batched, 2);
-    const plan = planRestoreTiles(300, 200, G);
+    const plan = planRestoreTiles(300, 150, G);
     const tiles = plan.xs.length * plan.ys.length;
+    expect(tiles % 4).not.toBe(0); // the last job holds fewer tiles
     expect(jobs.map((j) => j.batch)).toEqual([...Array(Math.floor(tiles / 4)).fill(8), ...(tiles % 4 ? [2 * (tiles % 4)] : [])]);
-    expect(jobs[0]!.label).toBe(`tiles 1–4 of ${tiles}`);
+    // Each job's label names its tiles, and its part says how many tiles (progress groups) come after it.
+    jobs.forEach((job, j) => {
+      const first = 4 * j + 1;
+      const last = Math.min(tiles, first + 3);
+      expect(job.label).toBe(first === last ? `tile ${first}/${tiles}` : `tiles ${first}–${last} of ${tiles}`);
+      expect(parts[j]).toEqual({ index: j, count: jobs.length, groupsAfter: tiles - last });
+    });
     for (const layer of out.layers) expect(maxDiff(layer.data, image.data)).toBeLessThanOrEqual(1);
   });
 

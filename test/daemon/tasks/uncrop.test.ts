@@ -3,7 +3,7 @@ import { compositeLayer, createRgba } from '../../../daemon/pixels.ts';
 import { pasteRgba } from '../../../daemon/tensor-image.ts';
 import { planUncrop } from '../../../daemon/tasks/uncrop-plan.ts';
 import { runUncrop, type Extension } from '../../../daemon/tasks/uncrop.ts';
-import type { ModelGeometry, RgbaImage, TaskOutput } from '../../../daemon/tasks/types.ts';
+import type { ModelGeometry, RgbaImage, RunModelJob, TaskOutput } from '../../../daemon/tasks/types.ts';
 import { fakeRun, holeColorModel, type FakeModel, type RecordedJob } from './fake-run.ts';
 import { ext, patternImage } from './test-images.ts';
 
@@ -48,6 +48,30 @@ describe('runUncrop', () => {
     expectOriginalUntouched(image, e, result(image, e, out, 0));
     expectJobsValid(jobs);
     expect(jobs[0]!.label).toMatch(/^pass 1\/\d+/);
+  });
+
+  it("starts every variant of every pass from its own pixels: the known ones as they are, the hole mirrored (never zeros)", async () => {
+    const { run: fake } = fakeRun(holeColorModel);
+    const seen: Array<{ cond: Float32Array; start: Float32Array; hole: Float32Array; plane: number }> = [];
+    const run: RunModelJob = (job) => {
+      seen.push({ cond: job.cond.slice(), start: job.start!.slice(), hole: job.hole!, plane: job.width * job.height });
+      return fake(job);
+    };
+    await runUncrop({ image, extend: ext({ right: 60, left: 20 }) }, G, run, 3);
+    expect(seen.length).toBeGreaterThan(1);
+    for (const { cond, start, hole, plane } of seen) {
+      for (let b = 0; b < 3; b++) {
+        let holeEnergy = 0;
+        for (let c = 0; c < 3; c++) {
+          for (let p = 0; p < plane; p++) {
+            const i = (b * 3 + c) * plane + p;
+            if (hole[p] === 0) expect(start[i]).toBe(cond[i]);
+            else holeEnergy += Math.abs(start[i]!);
+          }
+        }
+        expect(holeEnergy, `variant ${b}`).toBeGreaterThan(0);
+      }
+    }
   });
 
   it('extends all sides by pixel amounts: alpha 0 exactly over the original, 255 elsewhere', async () => {
