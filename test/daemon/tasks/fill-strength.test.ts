@@ -4,8 +4,8 @@ import type { ModelCalls } from '../../../daemon/model-scheduler.ts';
 import { compositeLayer, createMask } from '../../../daemon/pixels.ts';
 import { runFill } from '../../../daemon/tasks/fill.ts';
 import type { MaskImage, ModelGeometry, RgbaImage } from '../../../daemon/tasks/types.ts';
-import { fakeRun, holeColorModel } from './fake-run.ts';
-import { patternImage } from './test-images.ts';
+import { fakeRun, holeColorModel, holeConstantModel } from './fake-run.ts';
+import { greyImage, patternImage } from './test-images.ts';
 
 const G: ModelGeometry = { workingSize: 64, sizeMultiple: 8 };
 
@@ -112,6 +112,33 @@ describe("runFill with maskMode 'strength' (soft masks as per-pixel strength)", 
     expect(Math.min(...Array.from(map).filter((s) => s > 0))).toBeLessThan(0.01);
     for (let i = 0; i < map.length; i++) expect(job.hole![i]).toBe((map[i] ?? 0) > 0 ? 1 : 0);
     expect(Array.from(seen!.start!)).toEqual(Array.from(seen!.cond));
+    expect(job.label).toBe('fill'); // the progress line's name
+  });
+
+  it('matches the generated colours to the surroundings when asked (off by default here), on a ring of at least 2 px', async () => {
+    // A model that paints the hole a little brighter (115) than the grey (100) photo: matching (shifts of
+    // at most 24 levels) takes it back to grey.
+    const grey = greyImage(180, 160, 100);
+    const bright = holeConstantModel([115 / 127.5 - 1, 115 / 127.5 - 1, 115 / 127.5 - 1]);
+    const fullBand = async (options: object, photo = grey) => {
+      const { layers } = await runFill({ image: photo, mask, options: { maskMode: 'strength', ...options } }, G, fakeRun(bright).run, 1);
+      const out = compositeLayer(photo, layers[0]!);
+      let sum = 0;
+      for (let y = 50; y < 110; y++) for (let x = 35; x < 65; x++) sum += out.data[(y * 180 + x) * 4]!;
+      return sum / (60 * 30);
+    };
+    expect(await fullBand({})).toBeGreaterThan(112); // the default: no matching
+    expect(await fullBand({ colorMatch: false })).toBeGreaterThan(112);
+    expect(await fullBand({ colorMatch: true })).toBeLessThan(104);
+    expect(await fullBand({ colorMatch: true, feather: 0 })).toBeLessThan(104); // a ring of 2 px even without a feather
+    // With a feather of 8 the ring is 8 px wide: darker surroundings from 3 px outside the mask on pull harder.
+    const darkBeyond = greyImage(180, 160, 100);
+    for (let y = 0; y < 160; y++) {
+      for (let x = 0; x < 180; x++) {
+        if (x < 27 || x >= 153 || y < 37 || y >= 123) darkBeyond.data.fill(60, (y * 180 + x) * 4, (y * 180 + x) * 4 + 3);
+      }
+    }
+    expect(await fullBand({ colorMatch: true, feather: 8 }, darkBeyond)).toBeLessThan(96);
   });
 
   it('shows the sample alone where the mask is full (none of the old fine detail), and the detail where it is faint', async () => {
@@ -132,7 +159,7 @@ describe("runFill with maskMode 'strength' (soft masks as per-pixel strength)", 
 
   it('refuses an empty mask and an unknown mode', async () => {
     await expect(runFill({ image, mask: createMask(180, 160), options: { maskMode: 'strength' } }, G, fakeRun(holeColorModel).run, 1))
-      .rejects.toMatchObject({ code: 'MASK_EMPTY' });
+      .rejects.toMatchObject({ code: 'MASK_EMPTY', message: expect.stringMatching(/no pixel above 0/) });
     const options = { maskMode: 'soft' } as unknown as { maskMode: 'strength' };
     await expect(runFill({ image, mask, options }, G, fakeRun(holeColorModel).run, 1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
