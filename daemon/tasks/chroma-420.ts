@@ -44,8 +44,8 @@ export interface Chroma420Constraint {
   coefficients: [Float64Array, Float64Array];
 }
 
-/** 2×2 means of a width×height plane (an odd last row or column averages the pixels it has). */
-function halve(plane: Plane, width: number, height: number): Float64Array {
+/** 2×2 means of a width×height plane (an odd last row or column averages the pixels it has). Exported for its tests. */
+export function halve(plane: Plane, width: number, height: number): Float64Array {
   const hw = Math.ceil(width / 2);
   const hh = Math.ceil(height / 2);
   const out = new Float64Array(hw * hh);
@@ -72,8 +72,9 @@ function halve(plane: Plane, width: number, height: number): Float64Array {
 /**
  * Solves (blur ∗ a = m) in place along one axis for every line: blur = [1, 6, 1]/8 with the end
  * samples repeated (so the end rows of the matrix are [7, 1]/8 and [1, 7]/8). Thomas algorithm.
+ * Line l's sample i is m[l·lineStride + i·stride]. Exported for its tests.
  */
-function unblur(m: Float64Array, count: number, stride: number, lines: number, lineStride: number): void {
+export function unblur(m: Float64Array, count: number, stride: number, lines: number, lineStride: number): void {
   const c = new Float64Array(count);
   const d = new Float64Array(count);
   for (let line = 0; line < lines; line++) {
