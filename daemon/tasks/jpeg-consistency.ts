@@ -47,7 +47,9 @@ const ANNEX_K_CHROMA = [
 /** The IJG library's table for a quality 1…100 (libjpeg's jpeg_set_quality, baseline: steps ≤ 255). */
 export function ijgTable(quality: number, chroma: boolean): Float64Array {
   const q = Math.min(100, Math.max(1, Math.round(quality)));
-  const scale = q < 50 ? 5000 / q : 200 - 2 * q;
+  // libjpeg's jpeg_quality_scaling divides in integers: 5000 / 28 is 178, not 178.57 (which moved the
+  // larger steps of qualities 26–49 by one and hid their 4:2:0 chroma lattice).
+  const scale = q < 50 ? Math.floor(5000 / q) : 200 - 2 * q;
   const base = chroma ? ANNEX_K_CHROMA : ANNEX_K_LUMA;
   return Float64Array.from(base, (t) => Math.min(255, Math.max(1, Math.floor((t * scale + 50) / 100))));
 }

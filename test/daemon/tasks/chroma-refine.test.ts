@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chroma420Constraint, chromaPlanes, projectChroma420 } from '../../../daemon/tasks/chroma-420.ts';
-import { chromaRefinement, chromaRefineRadius, refineChroma, type ChromaRefinement } from '../../../daemon/tasks/chroma-refine.ts';
+import { boxMean, chromaRefinement, chromaRefineRadius, refineChroma, type ChromaRefinement } from '../../../daemon/tasks/chroma-refine.ts';
 import { estimateQuantization } from '../../../daemon/tasks/jpeg-consistency.ts';
 import { runRestore } from '../../../daemon/tasks/restore.ts';
 import type { RgbaImage } from '../../../daemon/tasks/types.ts';
@@ -62,6 +62,38 @@ describe('chromaRefineRadius', () => {
     const radii = [];
     for (const quality of [5, 10, 20, 30, 50]) radii.push(chromaRefineRadius(estimateQuantization(await jpeg(scene(192, 160), quality, '4:2:0'))));
     expect(radii).toEqual([8, 8, 6, 4, 0]);
+  });
+
+  it('stops above quality 35 and for chroma stored at full resolution, whatever the quality', () => {
+    const tables = (quality: number | undefined, chromaLattice: boolean) => ({ steps: [new Float64Array(64), new Float64Array(64), new Float64Array(64)], quality, chromaLattice }) as Parameters<typeof chromaRefineRadius>[0];
+    expect(chromaRefineRadius(tables(35, false))).toBe(4);
+    expect(chromaRefineRadius(tables(36, false))).toBe(0);
+    expect(chromaRefineRadius(tables(10, true))).toBe(0);
+    expect(chromaRefineRadius(tables(undefined, false))).toBe(0);
+  });
+});
+
+describe('boxMean', () => {
+  it('is the mean of the pixels inside each (2r+1)² window, clipped at every edge', () => {
+    const [width, height] = [7, 5];
+    const src = Float32Array.from({ length: width * height }, (_, i) => Math.sin(i * 1.7) * 10 + i);
+    for (const r of [1, 2, 4, 9]) {
+      const out = new Float32Array(width * height);
+      boxMean(src, width, height, r, new Float32Array(width * height), out);
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          let sum = 0;
+          let n = 0;
+          for (let v = Math.max(0, y - r); v <= Math.min(height - 1, y + r); v++) {
+            for (let u = Math.max(0, x - r); u <= Math.min(width - 1, x + r); u++) {
+              sum += src[v * width + u]!;
+              n++;
+            }
+          }
+          expect(out[y * width + x], `r ${r} at ${x},${y}`).toBeCloseTo(sum / n, 4);
+        }
+      }
+    }
   });
 });
 

@@ -44,6 +44,9 @@ describe('the IJG tables', () => {
     expect(Array.from(ijgTable(50, true).slice(0, 4))).toEqual([17, 18, 24, 47]);
     expect(Array.from(ijgTable(10, false).slice(0, 8))).toEqual([80, 55, 50, 80, 120, 200, 255, 255]);
     expect(ijgTable(100, false).every((q) => q === 1)).toBe(true);
+    // libjpeg scales by 5000 / q in integers: 178 at q28 (not 178.57), so Annex K's 99 becomes 176, not 177.
+    expect(ijgTable(28, true)[63]).toBe(176);
+    expect(ijgTable(30, false)[63]).toBe(164); // ⌊(99 · 166 + 50) / 100⌋ (166.67 would give 165)
   });
 });
 
