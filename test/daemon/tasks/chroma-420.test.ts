@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chroma420Constraint, chromaPlanes, halve, projectChroma420, unblur } from '../../../daemon/tasks/chroma-420.ts';
 import { dct2, ijgTable } from '../../../daemon/tasks/jpeg-consistency.ts';
-import { jpeg, scene } from './jpeg-images.ts';
+import { fixturePhoto, jpeg, scene } from './jpeg-images.ts';
 
 /** [1, 6, 1]/8 along one axis with the end samples repeated: what unblur must undo. */
 function blur(v: number[]): number[] {
@@ -33,6 +33,14 @@ describe('unblur', () => {
 });
 
 describe('chroma420Constraint and projectChroma420', () => {
+  it('finds the 4:2:0 lattice of a JPEG at every quality from 5 to 35 (decoding noise leaves ~10 % of coefficients off it)', async () => {
+    const photo = await fixturePhoto();
+    for (const quality of [5, 10, 15, 20, 25, 26, 28, 30, 32, 34, 35]) {
+      expect(chroma420Constraint(await jpeg(photo, quality, '4:2:0'), quality), `q${quality}`).toBeDefined();
+    }
+    expect(chroma420Constraint(photo, 30)).toBeUndefined(); // never a JPEG
+  });
+
   it('finds no constraint on a JPEG without colour (no chroma coefficient to check)', async () => {
     const grey = scene(64, 48);
     for (let p = 0; p < grey.data.length; p += 4) grey.data.fill(grey.data[p]!, p + 1, p + 3);
