@@ -107,6 +107,9 @@ describe('chromaRefinement', () => {
     expect(fullTables.chromaLattice).toBe(true);
     expect(chromaRefinement(full, fullTables)).toBeUndefined();
     expect(chromaRefinement(photo, estimateQuantization(photo))).toBeUndefined();
+    const q40 = await jpeg(photo, 40, '4:2:0');
+    expect(chroma420Constraint(q40, 40)).toBeDefined(); // on the 4:2:0 lattice, but …
+    expect(chromaRefinement(q40, estimateQuantization(q40))).toBeUndefined(); // … above quality 35: radius 0
   });
 
   it("finds no 4:2:0 set once a JPEG's colour has been edited (the luminance still says q10)", async () => {
