@@ -5,7 +5,7 @@
  * not installed at /usr/bin/chromium.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,9 +69,12 @@ describe.skipIf(!browserAvailable)('standalone editor in Chromium', () => {
   const layerPixels = async (i: number) => Uint8Array.from(await page.evaluate((index) => Array.from(window.__paletteEditor!.layerPixels(index)), i));
   const historyCount = () => page.locator('[data-testid="history-list"] li[data-outcome]').count();
 
+  /** Opens a photo and waits until it is the document (one layer named after the file: "one layer" alone
+   * also held for the previous photo, before the new one had loaded). */
   async function open(file: Photo): Promise<void> {
     await page.getByTestId('open-file').setInputFiles(file.path);
-    await expect.poll(async () => (await layers()).length).toBe(1);
+    const name = basename(file.path, extname(file.path));
+    await expect.poll(async () => (await layers()).map((l) => l.name)).toEqual([name]);
   }
 
   async function chooseTask(task: 'fill' | 'colorize' | 'extend' | 'restore', variants: number, quality: 'fast' | 'balanced' | 'best'): Promise<void> {
