@@ -127,7 +127,8 @@ describe('runRestore batches tiles into the calls of the runner', () => {
     const run: RunModelJob = Object.assign(async (job: ModelJob) => {
       const plane = job.width * job.height;
       const items = job.cond.length / (3 * plane);
-      const x0 = new Float32Array(job.cond.length).fill(0.7);
+      // Not uniform: a projection that reads its estimate at the wrong place must show.
+      const x0 = Float32Array.from({ length: job.cond.length }, (_, i) => 0.5 + 0.3 * Math.sin(i * 0.37));
       // A sampler may project its batch in parts (sub-batches of the runner): the first part ends inside
       // a tile's variants whenever there are several, so the second starts mid-tile.
       const cut = Math.min(items, 1 + Math.floor(items / 2)) * 3 * plane;
@@ -199,7 +200,8 @@ describe('runRestore keeps the JPEG', () => {
     const run: RunModelJob = async (job) => {
       starts.push(job.start !== undefined && job.start === job.cond && typeof job.project === 'function');
       const plane = job.width * job.height;
-      const x0 = new Float32Array(job.cond.length).fill(0.7);
+      // Not uniform: a projection that reads its estimate at the wrong place must show.
+      const x0 = Float32Array.from({ length: job.cond.length }, (_, i) => 0.5 + 0.3 * Math.sin(i * 0.37));
       job.project?.(x0, 0); // the blocks the tile holds whole move back towards the input
       expect(x0.some((v) => Math.abs(v - 0.7) > 0.1)).toBe(true);
       return [x0.subarray(0, 3 * plane)];
