@@ -109,6 +109,14 @@ describe('jpegProjector', () => {
     expect(Math.max(...twice.map((v, i) => Math.abs(v - far[i]!))) * 127.5).toBeLessThan(0.05);
   });
 
+  it('leaves the input unchanged at a size that cuts blocks (90×60): edge blocks read with their last row and column repeated', async () => {
+    const input = await jpeg(scene(90, 60), 20);
+    const planes = toPlanes(input);
+    const once = Float32Array.from(planes);
+    wholeImage(input, estimateQuantization(input))(once);
+    expect(Math.max(...once.map((v, i) => Math.abs(v - planes[i]!))) * 127.5).toBeLessThan(0.01);
+  });
+
   it('tightness 0 gives the input back; 1 lets a restoration move the pixels further', async () => {
     const input = await jpeg(scene(96, 64), 10);
     const quantization = estimateQuantization(input);
@@ -121,6 +129,25 @@ describe('jpegProjector', () => {
     };
     expect(moved(0) * 127.5).toBeLessThan(1); // ± the ½ rounding allowance per coefficient
     expect(moved(1)).toBeGreaterThan(3 * moved(0));
+  });
+
+  it("reads a tile's estimate at each block's image position: the JPEG's own pixels come back unchanged (tightness 1)", async () => {
+    const input = await jpeg(scene(96, 64), 20);
+    const quantization = estimateQuantization(input);
+    const region = { x: 10, y: 6, width: 36, height: 28 }; // padded to 40×32, as a tile is
+    const project = jpegProjector({ input, quantization, tightness: 1, region, estimateWidth: 40, estimateHeight: 32, partialBlocks: 'skip' });
+    const tile = new Float32Array(3 * 40 * 32);
+    for (let c = 0; c < 3; c++) {
+      for (let ly = 0; ly < 32; ly++) {
+        for (let lx = 0; lx < 40; lx++) {
+          const [x, y] = [Math.min(lx, 35) + region.x, Math.min(ly, 27) + region.y];
+          tile[c * 1280 + ly * 40 + lx] = input.data[(y * 96 + x) * 4 + c]! / 127.5 - 1;
+        }
+      }
+    }
+    const before = Float32Array.from(tile);
+    project(tile);
+    expect(Math.max(...tile.map((v, i) => Math.abs(v - before[i]!))) * 127.5).toBeLessThan(0.01);
   });
 
   it('projects only the blocks a tile holds whole, at their image position, in every batch item', async () => {
