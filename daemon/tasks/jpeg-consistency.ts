@@ -150,9 +150,9 @@ const SUBSTANTIAL = 8; // |coefficient| no decoding noise reaches
  * The largest step q ≥ 4 such that ≥ 85 % of the informative values lie within noise of a multiple of
  * q (zero included), and so do ≥ 85 % of the ≥ 8 that quantize to a non-zero multiple; 0 if the
  * frequency is unused (fewer than 8 values beyond noise: its step cannot be seen); 1 if it is used and
- * no q fits (not quantized coarser than rounding, or not a JPEG: keep the input).
+ * no q fits (not quantized coarser than rounding, or not a JPEG: keep the input). Exported for its tests.
  */
-function latticeStep(values: number[]): number {
+export function latticeStep(values: number[]): number {
   const informative = values.filter((v) => Math.abs(v) >= INFORMATIVE);
   if (informative.length < MIN_INFORMATIVE) return 0;
   if (informative.filter((v) => Math.abs(v) >= SUBSTANTIAL).length < MIN_NONZERO) return 0;

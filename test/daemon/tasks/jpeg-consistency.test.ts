@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateQuantization, ijgTable, jpegProjector, type JpegQuantization } from '../../../daemon/tasks/jpeg-consistency.ts';
+import { estimateQuantization, ijgTable, jpegProjector, latticeStep, type JpegQuantization } from '../../../daemon/tasks/jpeg-consistency.ts';
 import type { RgbaImage } from '../../../daemon/tasks/types.ts';
 import { jpeg, scene } from './jpeg-images.ts';
 
@@ -47,6 +47,35 @@ describe('the IJG tables', () => {
     // libjpeg scales by 5000 / q in integers: 178 at q28 (not 178.57), so Annex K's 99 becomes 176, not 177.
     expect(ijgTable(28, true)[63]).toBe(176);
     expect(ijgTable(30, false)[63]).toBe(164); // ⌊(99 · 166 + 50) / 100⌋ (166.67 would give 165)
+  });
+});
+
+describe('latticeStep (one frequency\'s coefficients over many blocks)', () => {
+  // Multiples of 12 with decoding noise of ±1, zeros included, as a quantized frequency looks.
+  const onLattice = (q: number, n: number) => Array.from({ length: n }, (_, i) => q * ((i % 7) - 3) + ((i * 37) % 3) - 1);
+  it('finds the step of values on a lattice, with noise and zeros', () => {
+    expect(latticeStep(onLattice(12, 70))).toBe(12);
+    expect(latticeStep(onLattice(40, 70))).toBe(40);
+  });
+  it('is 0 for an unused frequency: fewer than 16 values beyond noise, or fewer than 8 of at least 8', () => {
+    expect(latticeStep([...onLattice(12, 15).filter((v) => Math.abs(v) >= 2.5), 0, 0, 1, -1])).toBe(0);
+    expect(latticeStep([...Array(20).fill(3), 12, -12, 24, 12, 12, 12, 12])).toBe(0); // 7 values of at least 8
+  });
+  it('is 1 for values on no lattice (used, but not quantized coarser than rounding)', () => {
+    expect(latticeStep(Array.from({ length: 70 }, (_, i) => 3 + ((i * 7.31) % 50)))).toBe(1);
+  });
+  it('wants 85 % of all informative values and 85 % of the non-zero multiples on the lattice, both', () => {
+    const fitting = [40, -40, 80, 120, -80, 40, 160, -120, 40, 80];
+    // Most values off the lattice near zero (5…15 fit no multiple of 40), the non-zero ones on it.
+    const step1 = latticeStep([...fitting, ...Array.from({ length: 60 }, (_, i) => (i % 2 ? 1 : -1) * (5 + (i % 11)))]);
+    expect(step1 < 34 || step1 > 40, String(step1)).toBe(true);
+    // Most values fit (near zero), but the non-zero multiples mostly miss it.
+    const step2 = latticeStep([...Array.from({ length: 100 }, (_, i) => (i % 2 ? 3 : -3)), 40, 80, -40, 120, ...[55, 95, -55, 135, 175, -95, 215, 55, 95, -135]]);
+    expect(step2).toBeLessThan(34); // not 40, nor a large step that only the near-zero values fit (125)
+  });
+
+  it('does not take one repeated value for a lattice (a flat image\'s DC fits any divisor of it)', () => {
+    expect(latticeStep([...Array(40).fill(96), ...Array(20).fill(0.3)])).toBe(1);
   });
 });
 
