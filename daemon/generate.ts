@@ -330,7 +330,7 @@ export class PreviewEncoder {
     const now = performance.now();
     this.startedAt ??= now;
     const overBudget = this.spentMs > PREVIEW_BUDGET * (now - this.startedAt);
-    if (!this.deliver || (overBudget && !p.startsRun) || (this.busy && !p.startsRun)) return;
+    if (!this.deliver || (!p.startsRun && (overBudget || this.busy))) return;
     const prepared = this.prepare(p);
     this.spentMs += performance.now() - now;
     if (this.busy) this.waiting = prepared;
@@ -348,36 +348,44 @@ export class PreviewEncoder {
     return { step: p.step, firstVariant: p.firstVariant, images, size: previewSize(p.region, p.inJob, this.maxSize), region: { ...p.region } };
   }
 
-  private encode({ step, firstVariant, images, size, region }: PreparedPreview): void {
+  /** Encodes `first`, then each run's first step that waited meanwhile, one at a time. */
+  private encode(first: PreparedPreview): void {
     this.busy = true;
     this.pending = (async () => {
-      const encodeStart = performance.now();
       try {
-        const encoded = await Promise.all(images.map((img) => encodePreview(img, this.maxSize, this.format, size)));
-        if (!this.region || !sameRect(this.region, region)) {
-          this.latest.fill(undefined);
-          this.region = region;
-        }
-        encoded.forEach((e, i) => (this.latest[firstVariant + i] = e));
-        // Variants 0 … k−1 only: images[i] is variant i (a later sub-batch can show before an
-        // earlier one has at this region when its previews were skipped; it waits for them).
-        const ready: EncodedImage[] = [];
-        for (const e of this.latest) {
-          if (!e) break;
-          ready.push(e);
-        }
-        if (ready.length > 0) this.deliver?.({ step, region, images: ready });
+        for (let next: PreparedPreview | undefined = first; next; next = this.takeWaiting()) await this.encodeOne(next);
       } finally {
-        this.spentMs += performance.now() - encodeStart;
         this.busy = false;
       }
-      const next = this.waiting;
-      this.waiting = undefined;
-      if (next) {
-        this.encode(next);
-        await this.pending;
-      }
     })();
+  }
+
+  private takeWaiting(): PreparedPreview | undefined {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    return waiting;
+  }
+
+  private async encodeOne({ step, firstVariant, images, size, region }: PreparedPreview): Promise<void> {
+    const encodeStart = performance.now();
+    try {
+      const encoded = await Promise.all(images.map((img) => encodePreview(img, this.maxSize, this.format, size)));
+      if (!this.region || !sameRect(this.region, region)) {
+        this.latest.fill(undefined);
+        this.region = region;
+      }
+      encoded.forEach((e, i) => (this.latest[firstVariant + i] = e));
+      // Variants 0 … k−1 only: images[i] is variant i (a later sub-batch can show before an
+      // earlier one has at this region when its previews were skipped; it waits for them).
+      const ready: EncodedImage[] = [];
+      for (const e of this.latest) {
+        if (!e) break;
+        ready.push(e);
+      }
+      if (ready.length > 0) this.deliver?.({ step, region, images: ready });
+    } finally {
+      this.spentMs += performance.now() - encodeStart;
+    }
   }
 
   flush(): Promise<void> {
