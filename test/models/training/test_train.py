@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+import palette_training
 from palette_training.train import load_checkpoint, train
 
 from training_helpers import synthetic_photos, tiny_config
@@ -129,7 +130,8 @@ def test_cli_train_config_tiny_then_export(tmp_path: Path) -> None:
     photos = synthetic_photos(tmp_path / "photos", 3)
     run = tmp_path / "run"
     common = [sys.executable, "-m", "palette_training"]
-    cwd = Path(__file__).resolve().parents[3] / "models" / "training"
+    # the folder holding the imported package (the repository's, or mutmut's mutated copy)
+    cwd = Path(palette_training.__file__).resolve().parents[1]
     subprocess.run([*common, "train", "--config", "tiny", "--data", str(photos), "--out", str(run),
                     "--resolution", "16", "--batch-size", "2", "--steps", "2", "--device", "cpu",
                     "--sample-steps", "2"],
