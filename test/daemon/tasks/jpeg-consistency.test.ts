@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { estimateQuantization, ijgTable, jpegProjector, latticeStep, type JpegQuantization } from '../../../daemon/tasks/jpeg-consistency.ts';
+import { estimateQuantization, fitQuality, ijgTable, jpegProjector, latticeStep, type JpegQuantization } from '../../../daemon/tasks/jpeg-consistency.ts';
 import type { RgbaImage } from '../../../daemon/tasks/types.ts';
-import { jpeg, scene } from './jpeg-images.ts';
+import { fixturePhoto, jpeg, jpegWithTables, scene } from './jpeg-images.ts';
 
 /** [3,H,W] in [-1, 1] from RGBA. */
 function toPlanes(image: RgbaImage): Float32Array {
@@ -79,6 +79,45 @@ describe('latticeStep (one frequency\'s coefficients over many blocks)', () => {
   });
 });
 
+describe("latticeStep's refinement (steps a little above the true one fit within their tolerance too)", () => {
+  // ±80 with fractional decoding noise: every step from 80 up to 88 puts them within 10 % of itself.
+  const noisy80 = Array.from({ length: 60 }, (_, i) => (i % 2 ? 80 : -80) + [-0.4, -0.2, 0, 0.2, 0.4][i % 5]!);
+  it('takes the step whose multiples lie closest to the values (median residual), not the largest that fits', () => {
+    expect(latticeStep(noisy80)).toBe(80);
+    expect(latticeStep([...noisy80, ...noisy80.map((v) => 2 * v), ...Array(30).fill(0.5)])).toBe(80);
+  });
+});
+
+describe('fitQuality (the IJG quality of measured luminance steps)', () => {
+  /** The table of a quality at the first `n` frequencies (row-major), 0 (unmeasured) at the others. */
+  const measuredAt = (table: Float64Array, n: number) => Float64Array.from(table, (q, k) => (k < n ? q : 0));
+  it('recognises every quality from its table, whole or at the low frequencies a photo uses', () => {
+    for (const quality of [1, 5, 10, 20, 28, 30, 50, 75]) {
+      expect(fitQuality(ijgTable(quality, false), false)?.quality).toBe(quality);
+      expect(fitQuality(measuredAt(ijgTable(quality, false), 24), false)).toEqual({ quality, used: 24, exact: 24, close: 24, error: 0 });
+    }
+    expect(fitQuality(ijgTable(20, true), true)?.quality).toBe(20);
+  });
+  it('needs at least 4 measured steps (4 and up)', () => {
+    expect(fitQuality(measuredAt(ijgTable(10, false), 3), false)).toBeUndefined();
+    expect(fitQuality(measuredAt(ijgTable(10, false), 4), false)?.quality).toBe(10);
+    // Steps under 4 are not measured (rounding noise hides them): quality 90's 3s and 2s do not count.
+    const fine = measuredAt(ijgTable(90, false), 16);
+    expect(Array.from(fine).filter((q) => q >= 4).length).toBe(9);
+    expect(fitQuality(fine, false)).toMatchObject({ quality: 90, used: 9 });
+  });
+  it('with no step exact for any quality, takes the smallest median log error, and only under 0.1', () => {
+    // Alternately 2 % above and below quality 20's table (fractional: no table has them): still 20.
+    const wobble = (f: number) => Float64Array.from(ijgTable(20, false), (q, k) => (k % 2 ? q * f : q / f) + 0.01);
+    expect(fitQuality(wobble(1.02), false)).toMatchObject({ quality: 20, exact: 0, close: 64 });
+    // 9 % above and below: some quality near 20 is within 10 % at the median; 12 %: none is.
+    const nine = fitQuality(wobble(1.09), false);
+    expect(nine!.quality).toBeGreaterThanOrEqual(17);
+    expect(nine!.quality).toBeLessThanOrEqual(23);
+    expect(fitQuality(wobble(1.12), false)).toBeUndefined();
+  });
+});
+
 describe('estimateQuantization', () => {
   for (const quality of [5, 10, 20, 50]) {
     it(`finds the quality and the whole luminance table of a quality-${quality} JPEG from its pixels`, async () => {
@@ -87,6 +126,39 @@ describe('estimateQuantization', () => {
       expect(Array.from(q.steps[0])).toEqual(Array.from(ijgTable(quality, false)));
     });
   }
+
+  it('finds the chroma table of a 4:4:4 JPEG (chroma stored at full resolution shows its lattice)', async () => {
+    for (const quality of [10, 50]) {
+      const q = estimateQuantization(await jpeg(await fixturePhoto(), quality, '4:4:4'));
+      expect([q.quality, q.chromaLattice]).toEqual([quality, true]);
+      for (const c of [1, 2] as const) expect(Array.from(q.steps[c])).toEqual(Array.from(ijgTable(quality, true)));
+    }
+    // Quality 5: its table is within 4 % of only 9 of the 14 luminance steps measured (a small photo,
+    // 300 blocks), and still recognised whole.
+    const q5 = estimateQuantization(await jpeg(await fixturePhoto(), 5, '4:4:4'));
+    expect(Array.from(q5.steps[0])).toEqual(Array.from(ijgTable(5, false)));
+  });
+
+  it("keeps the measured steps of another encoder's tables (mozjpeg's), the nearest IJG quality's only where none was measured", async () => {
+    // mozjpeg's table 3 (its default) at quality 30 is within 10 % of IJG quality 20 at the median, but
+    // IJG 20 has a DC step of 40 where the file has 27: half a step more freedom in every block's mean.
+    // Its table 4 at quality 85 comes within 4 % of IJG 84 at 13 of 31 measured steps (42 %).
+    for (const [table, quality, nearest] of [[3, 30, 20], [4, 85, 84]] as const) {
+      const { decoded, lumaTable } = await jpegWithTables(scene(384, 320), quality, '4:2:0', table);
+      const q = estimateQuantization(decoded);
+      expect(q.quality).toBe(nearest);
+      const ijg = ijgTable(nearest, false);
+      const steps = Array.from(q.steps[0]);
+      // Every step is the file's (measured), or 1 (used, no lattice), or the IJG table's (never used).
+      steps.forEach((s, k) => expect([lumaTable[k], 1, ijg[k]]).toContain(s));
+      expect(steps.filter((s, k) => s === lumaTable[k] && s !== ijg[k]).length, 'measured').toBeGreaterThanOrEqual(10);
+      expect(steps.filter((s, k) => s === ijg[k] && s !== lumaTable[k] && s !== 1).length, 'never used').toBeGreaterThanOrEqual(20);
+    }
+    expect(estimateQuantization((await jpegWithTables(scene(384, 320), 30, '4:2:0', 3)).decoded).steps[0][0]).toBe(27);
+    // The IJG JPEG of the same picture: its DQT is the table recognised, at all 64 frequencies.
+    const ijgFile = await jpegWithTables(scene(384, 320), 30);
+    expect(Array.from(estimateQuantization(ijgFile.decoded).steps[0])).toEqual(ijgFile.lumaTable);
+  });
 
   it('keeps the colour of 4:2:0 chroma (no lattice at full resolution: steps of 1 at most frequencies)', async () => {
     const q = estimateQuantization(await jpeg(scene(192, 160), 10, '4:2:0'));

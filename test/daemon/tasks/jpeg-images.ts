@@ -19,11 +19,51 @@ export function scene(width: number, height: number): RgbaImage {
 }
 
 export async function jpeg(image: RgbaImage, quality: number, chromaSubsampling: '4:2:0' | '4:4:4' = '4:2:0'): Promise<RgbaImage> {
+  return (await jpegWithTables(image, quality, chromaSubsampling)).decoded;
+}
+
+/**
+ * A JPEG of the image (mozjpeg's `quantisationTable` 0…8; 0 = Annex K, the IJG tables), decoded, with
+ * the luminance table its DQT segment holds (row-major, as `ijgTable`).
+ */
+export async function jpegWithTables(image: RgbaImage, quality: number, chromaSubsampling: '4:2:0' | '4:4:4' = '4:2:0',
+  quantisationTable = 0): Promise<{ decoded: RgbaImage; lumaTable: number[] }> {
   const { width, height } = image;
-  const bytes = await sharp(image.data, { raw: { width, height, channels: 4 } }).jpeg({ quality, chromaSubsampling }).toBuffer();
+  const bytes = await sharp(image.data, { raw: { width, height, channels: 4 } }).jpeg({ quality, chromaSubsampling, quantisationTable }).toBuffer();
   const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   expect([info.width, info.height]).toEqual([width, height]);
-  return { width, height, data: new Uint8Array(data) };
+  return { decoded: { width, height, data: new Uint8Array(data) }, lumaTable: dqtTable(bytes, 0) };
+}
+
+/** JPEG's zig-zag order: ZIGZAG[i] is the row-major index of the i-th coefficient in the file. */
+const ZIGZAG = (() => {
+  const order: number[] = [];
+  for (let s = 0; s < 15; s++) {
+    const cells: number[] = [];
+    for (let y = Math.max(0, s - 7); y <= Math.min(7, s); y++) cells.push(y * 8 + (s - y));
+    order.push(...(s % 2 === 0 ? cells.reverse() : cells)); // even diagonals run up (y falling), odd ones down
+  }
+  return order;
+})();
+
+/** The 8-bit quantization table `id` of a baseline JPEG's DQT segments, row-major. */
+function dqtTable(bytes: Buffer, id: number): number[] {
+  for (let i = 2; i + 4 <= bytes.length;) {
+    const marker = bytes.readUInt16BE(i);
+    const length = bytes.readUInt16BE(i + 2);
+    if (marker === 0xffdb) {
+      for (let t = i + 4; t < i + 2 + length; t += 65) {
+        if (bytes[t]! >> 4 !== 0) throw new Error('16-bit DQT');
+        if ((bytes[t]! & 15) !== id) continue;
+        const table = new Array<number>(64);
+        for (let z = 0; z < 64; z++) table[ZIGZAG[z]!] = bytes[t + 1 + z]!;
+        return table;
+      }
+    }
+    if (marker === 0xffda) break;
+    i += 2 + length;
+  }
+  throw new Error(`no quantization table ${id}`);
 }
 
 
