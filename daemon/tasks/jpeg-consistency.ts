@@ -241,6 +241,11 @@ export function fitQuality(measured: Float64Array, chroma: boolean): QualityFit 
   return best && best.error < 0.1 ? best : undefined;
 }
 
+/** Whether at least `minimum` frequencies measured a step of 8 or more: a JPEG's grid, not noise. Exported for its tests. */
+export function showsLattice(measured: Float64Array, minimum: number): boolean {
+  return measured.filter((q) => q >= 8).length >= minimum;
+}
+
 /**
  * Estimates the quantization of a decoded JPEG from its pixels (alpha ignored). Never throws: an image
  * with no visible lattice gets steps of 1 everywhere (the projection then keeps the input).
@@ -264,8 +269,8 @@ export function estimateQuantization(image: RgbaImage): JpegQuantization {
   const fit = fitQuality(measured[0]!, false);
   const quality = fit?.quality;
   // 4:4:4 chroma shows its lattice; 4:2:0 chroma, upsampled, at most at a few low frequencies.
-  const chromaHasLattice = [1, 2].every((c) => measured[c]!.filter((q) => q >= 8).length >= 3);
-  const lumaHasLattice = measured[0]!.filter((q) => q >= 8).length >= 4;
+  const chromaHasLattice = showsLattice(measured[1]!, 3) && showsLattice(measured[2]!, 3);
+  const lumaHasLattice = showsLattice(measured[0]!, 4);
   // Recognised: the table is within 4 % of most measured steps (64–100 % of them for every libjpeg
   // JPEG tried: three pictures, 160×120 to 640×480, qualities 5–95, 4:2:0 and 4:4:4). A quality that
   // only comes within 10 % at the median (mozjpeg's other tables: at most 43 %) is not the file's

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateQuantization, fitQuality, ijgTable, jpegProjector, latticeStep, type JpegQuantization } from '../../../daemon/tasks/jpeg-consistency.ts';
+import { estimateQuantization, fitQuality, ijgTable, jpegProjector, latticeStep, showsLattice, type JpegQuantization } from '../../../daemon/tasks/jpeg-consistency.ts';
 import type { RgbaImage } from '../../../daemon/tasks/types.ts';
 import { fixturePhoto, jpeg, jpegWithTables, scene } from './jpeg-images.ts';
 
@@ -118,6 +118,16 @@ describe('fitQuality (the IJG quality of measured luminance steps)', () => {
   });
 });
 
+describe('showsLattice (a JPEG grid in a channel\'s measured steps)', () => {
+  it('needs the minimum number of frequencies with a step of 8 or more', () => {
+    const steps = (...values: number[]) => Float64Array.from({ length: 64 }, (_, k) => values[k] ?? 0);
+    expect(showsLattice(steps(8, 9, 40), 3)).toBe(true);
+    expect(showsLattice(steps(8, 9, 7, 1, 4), 3)).toBe(false);
+    expect(showsLattice(steps(8, 9, 40), 4)).toBe(false);
+    expect(showsLattice(steps(8, 8, 8, 8), 4)).toBe(true);
+  });
+});
+
 describe('estimateQuantization', () => {
   for (const quality of [5, 10, 20, 50]) {
     it(`finds the quality and the whole luminance table of a quality-${quality} JPEG from its pixels`, async () => {
@@ -170,6 +180,25 @@ describe('estimateQuantization', () => {
     expect(q.quality).toBeUndefined();
     expect(Array.from(q.steps[0])).toEqual(Array.from(ijgTable(75, false)));
     for (const c of [1, 2] as const) expect(q.steps[c].filter((s) => s <= 4).length).toBeGreaterThan(56);
+  });
+
+  it('reads at most 4,096 blocks, spread over the whole image (a 1024×768 photo has 12,288)', async () => {
+    const photo = await jpeg(scene(1024, 768), 20);
+    const reads = new Set<number>();
+    const data = new Proxy(photo.data, {
+      get(target, key) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) reads.add(Math.floor(Number(key) / 4));
+        const value = Reflect.get(target, key, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const q = estimateQuantization({ ...photo, data });
+    expect(q.quality).toBe(20);
+    const blocks = new Set([...reads].map((p) => `${Math.floor((p % 1024) / 8)},${Math.floor(p / 1024 / 8)}`));
+    expect(blocks.size).toBeLessThanOrEqual(4096);
+    expect(blocks.size).toBeGreaterThan(3000);
+    const rows = new Set([...blocks].map((b) => b.split(',')[1]));
+    expect(rows.size).toBe(96); // every block row is sampled
   });
 
   it('sees no false lattice in a flat image (one repeated DC value fits any of its divisors)', () => {
