@@ -6,12 +6,26 @@
 # it gets a workspace of its own, runs/mutmut/ (ignored): palette_training/ and the tests that guard the
 # four modules, with a conftest that imports the copy. The workspace is kept between runs: mutmut's
 # results in runs/mutmut/mutants/ are reused for mutants whose function did not change (incremental).
+# They are also kept in reports/mutmut/ (committed: each module's .meta of exit codes and function
+# hashes, and the test-to-function stats), so a run cut short in one session goes on in the next: a new
+# workspace starts from them. `scripts/mutation-python.sh --save` copies them there without running.
 # Slow on 2 cores, so not part of npm test; `scripts/paused-training.sh` in front pauses the
 # background training while it runs.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$repo/models/training/.venv"
 ws="$repo/runs/mutmut"
+saved="$repo/reports/mutmut"
+
+save_results() {
+  [[ -d "$ws/mutants/palette_training" ]] || return 0
+  mkdir -p "$saved"
+  cp "$ws"/mutants/palette_training/*.py.meta "$saved"/ 2>/dev/null || true
+  [[ -f "$ws/mutants/mutmut-stats.json" ]] && cp "$ws/mutants/mutmut-stats.json" "$saved"/
+  echo "mutmut results saved in reports/mutmut/"
+}
+if [[ "${1:-}" == "--save" ]]; then save_results; exit 0; fi
+
 modules=("$@")
 [[ ${#modules[@]} -gt 0 ]] || modules=(diffusion data masks train)
 
@@ -54,7 +68,16 @@ max_children = 1
 # torch is not fork-safe once its thread pool has run: fork workers from a server that only imported the tests
 process_isolation = "forkserver"
 TOML
+# A new workspace starts from the committed results (mutmut regenerates the mutants and keeps the exit
+# codes of functions whose hash did not change).
+if [[ ! -d "$ws/mutants" && -f "$saved/mutmut-stats.json" ]]; then
+  mkdir -p "$ws/mutants/palette_training"
+  cp "$saved"/*.py.meta "$ws/mutants/palette_training/" 2>/dev/null || true
+  cp "$saved/mutmut-stats.json" "$ws/mutants/"
+fi
 cd "$ws"
+# Save what was done even when the run is interrupted (Ctrl-C, a session's end).
+trap save_results EXIT
 "$venv/bin/mutmut" run || true
 "$venv/bin/mutmut" results --all true > results.txt || true
 "$venv/bin/python" - <<'PY'
