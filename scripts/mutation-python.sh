@@ -25,6 +25,10 @@ save_results() {
   echo "mutmut results saved in reports/mutmut/"
 }
 if [[ "${1:-}" == "--save" ]]; then save_results; exit 0; fi
+# --retry: run the survivors of the saved results again (after tests were added); mutmut keeps every
+# other result whose function did not change (its time-outs are CPU-time limits, not a busy machine's).
+retry=0
+if [[ "${1:-}" == "--retry" ]]; then retry=1; shift; fi
 
 modules=("$@")
 [[ ${#modules[@]} -gt 0 ]] || modules=(diffusion data masks train)
@@ -74,6 +78,19 @@ if [[ ! -d "$ws/mutants" && -f "$saved/mutmut-stats.json" ]]; then
   mkdir -p "$ws/mutants/palette_training"
   cp "$saved"/*.py.meta "$ws/mutants/palette_training/" 2>/dev/null || true
   cp "$saved/mutmut-stats.json" "$ws/mutants/"
+fi
+if [[ $retry == 1 ]]; then
+  "$venv/bin/python" - "$ws"/mutants/palette_training/*.py.meta <<'PY'
+import json, sys
+for path in sys.argv[1:]:
+    meta = json.load(open(path))
+    codes = meta["exit_code_by_key"]
+    retried = [k for k, v in codes.items() if v == 0]  # 0: the tests passed (survived)
+    for k in retried:
+        codes[k] = None
+    json.dump(meta, open(path, "w"))
+    print(f"{path}: {len(retried)} survivors to run again")
+PY
 fi
 cd "$ws"
 # Save what was done even when the run is interrupted (Ctrl-C, a session's end).

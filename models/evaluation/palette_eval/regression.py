@@ -28,7 +28,7 @@ class RegressionModel:
 
         if threads:
             torch.set_num_threads(threads)
-        ckpt = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        ckpt = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
         if ckpt.get("objective") != REGRESSION_OBJECTIVE:
             raise ValueError(f"{checkpoint_path} is not a regression checkpoint (it needs \"objective\": "
                              f"\"{REGRESSION_OBJECTIVE}\"; a diffusion checkpoint predicts ε, not ŷ)")

@@ -24,7 +24,7 @@ from palette_training.unet import PaletteUNet
 def load_ema_unet(checkpoint_path: Path) -> tuple[PaletteUNet, dict]:
     """The EMA network of a training checkpoint (sampling with the raw weights is a known pitfall),
     and the checkpoint's metadata (unet config, step)."""
-    ckpt = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+    ckpt = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
     net = PaletteUNet.from_checkpoint(ckpt, "ema")
     return net, {"unet": ckpt["unet"], "step": ckpt.get("step")}
 

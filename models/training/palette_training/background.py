@@ -113,7 +113,7 @@ def stint_config(weights: Path, run: Path, data: Path, minutes: float, overrides
     crops, won a race of three mixes on equal CPU time (models/README.md, 2026-12-07): lower held-out loss
     at 64², at 128² and on native-scale 128² crops than 85/15 % 64²/128² with a quarter native, or 60/40 %
     with half native."""
-    packed = torch.load(weights, map_location="cpu", weights_only=False)
+    packed = torch.load(weights, map_location="cpu", weights_only=True)
     if packed.get("format") != PACKED_FORMAT:
         raise ValueError(f"{weights} is not a packed weights file")
     base = dict(
@@ -134,8 +134,8 @@ def prepare_run_dir(run: Path, weights: Path) -> str:
     last = run / "checkpoints" / "last.pt"
     if not last.exists():
         return "new"
-    local = torch.load(last, map_location="cpu", weights_only=False)
-    committed = torch.load(weights, map_location="cpu", weights_only=False)
+    local = torch.load(last, map_location="cpu", weights_only=True)
+    committed = torch.load(weights, map_location="cpu", weights_only=True)
     # Resume when the committed file was packed from this run (same run id, not ahead of it), or is the
     # file this run started from (its last history segment) and nothing was packed since.
     started_from = (local.get("history") or [{}])[-1]
@@ -196,7 +196,7 @@ def run_stint(weights: Path, run: Path, data: Path, minutes: float, pack_minutes
     priority = lower_priority(nice) if nice is not None else "unchanged"
     how = prepare_run_dir(run, weights)
     cfg = stint_config(weights, run, data, minutes, overrides or {})
-    start = torch.load(weights, map_location="cpu", weights_only=False)
+    start = torch.load(weights, map_location="cpu", weights_only=True)
     stint = {"stint": uuid.uuid4().hex[:12], "started": datetime.now(UTC).isoformat(timespec="seconds"),
              "from_step": start["step"],
              "from_samples": start["samples_seen"], "until_step": start["step"], "samples_seen": start["samples_seen"],
@@ -231,7 +231,7 @@ def run_stint(weights: Path, run: Path, data: Path, minutes: float, pack_minutes
 
     print(f"background: {how}, {priority}, from step {start['step']} ({start['samples_seen']:,} samples)", flush=True)
     ckpt = train(cfg, should_stop=lambda: stop["requested"], on_checkpoint=on_checkpoint)
-    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
     if state["step"] != stint["until_step"]:
         pack(ckpt, state)
     print(f"background: stint ended at step {stint['until_step']} (+{stint['samples_added']:,} samples, "

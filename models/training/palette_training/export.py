@@ -171,7 +171,7 @@ def build_manifest(checkpoint: dict, model: PaletteUNet, model_path: Path, name:
 
 def export(checkpoint_path: Path, out_dir: Path, name: str, version: str = "0.1.0", fp16_weights: bool = True,
            photoset_manifest: Path | None = None, notes: str = "", metrics: dict | None = None) -> dict:
-    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
     model = load_ema_model(checkpoint, fp16_weights)
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / MODEL_FILE

@@ -34,7 +34,7 @@ class InitFromError(ValueError):
 
 def pack_weights(checkpoint_path: Path, out: Path, ema_only: bool = False) -> dict:
     """`ema_only`: leave the raw weights out (half the file: a lent GPU's return trip is 8 × 16 MiB)."""
-    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
     if checkpoint.get("format") == PACKED_FORMAT:
         raise ValueError(f"{checkpoint_path} is already packed")
     model = PaletteUNet(unet_config_from_dict(checkpoint["unet"]))
@@ -68,7 +68,7 @@ def preset_name(unet: UNetConfig) -> str:
 
 def load_init_weights(path: Path, preset: str, steps: int) -> dict:
     """Read a packed file for `train --init-from`: its network must be the --preset one, its step below --steps."""
-    packed = torch.load(path, map_location="cpu", weights_only=False)
+    packed = torch.load(path, map_location="cpu", weights_only=True)
     if "ema" not in packed or "unet" not in packed:
         raise InitFromError(f"--init-from {path}: not a packed weights file or checkpoint (no 'ema'/'unet')")
     unet = unet_config_from_dict(packed["unet"])
@@ -99,7 +99,7 @@ def newest_packed_weights(folder: Path, preset: str) -> Path | None:
     """
     best: tuple[int, str, Path] | None = None
     for path in sorted(folder.glob("*.pt")) if folder.is_dir() else []:
-        packed = torch.load(path, map_location="cpu", weights_only=False)
+        packed = torch.load(path, map_location="cpu", weights_only=True)
         if "unet" in packed and is_preset(unet_config_from_dict(packed["unet"]), preset):
             key = (int(packed["step"]), path.name, path)
             best = key if best is None or key[:2] > best[:2] else best

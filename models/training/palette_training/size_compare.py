@@ -160,7 +160,7 @@ def race(args: argparse.Namespace) -> dict:
         out = Path(args.runs) / f"compare-{preset}"
         started = time.monotonic()
         subprocess.run(train_command(preset, steps[preset], out, args), env=env, check=True)
-        checkpoint = torch.load(out / "checkpoints" / "last.pt", map_location="cpu", weights_only=False)
+        checkpoint = torch.load(out / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)
         samples = checkpoint["samples_seen"]
         runs.append({"preset": preset, "out": str(out), "steps": steps[preset], "samples": samples,
                      "forward_flops_per_sample": flops[preset], "train_flops": 3 * flops[preset] * samples,

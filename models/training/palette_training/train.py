@@ -100,7 +100,9 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 
 def load_checkpoint(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """Onto the CPU whatever device saved it (a GPU run's checkpoint resumes here), and weights only:
+    checkpoints are shared between people, and a full unpickle would run any code a file carries."""
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def build_model(cfg: TrainConfig, checkpoint: dict | None, resuming: bool = False) -> PaletteUNet:

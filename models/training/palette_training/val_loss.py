@@ -96,7 +96,7 @@ def evaluate_checkpoint(path: str | Path, data: str | Path = "../../data/photos/
                         batch_size: int = 32, photos: PhotoSet | None = None, native: bool = False) -> dict:
     """The whole `val-loss` command; resolution 0 means the checkpoint's training resolution."""
     started = time.monotonic()
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     train_cfg = train_config_from_dict(checkpoint.get("train", {}))
     resolution = resolution or train_cfg.resolution
     net = PaletteUNet.from_checkpoint(checkpoint, weights)

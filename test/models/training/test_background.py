@@ -31,7 +31,7 @@ def committed(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_packed_file_holds_ema_and_raw_weights_in_fp16(committed: tuple[Path, Path], tmp_path: Path) -> None:
     weights, _ = committed
-    packed = torch.load(weights, weights_only=False)
+    packed = torch.load(weights, weights_only=True)
     source = load_checkpoint(tmp_path / "first" / "checkpoints" / "last.pt")
     assert "optimizer" not in packed
     for key in ("ema", "model"):
@@ -45,7 +45,7 @@ def test_packed_file_holds_ema_and_raw_weights_in_fp16(committed: tuple[Path, Pa
 
 def test_stint_continues_step_count_samples_and_ema_of_packed_file(committed, tmp_path, monkeypatch) -> None:
     weights, data = committed
-    packed = torch.load(weights, weights_only=False)
+    packed = torch.load(weights, weights_only=True)
     first_update = {}
     real_update = train_module.update_ema
 
@@ -63,7 +63,7 @@ def test_stint_continues_step_count_samples_and_ema_of_packed_file(committed, tm
         assert torch.equal(first_update["ema"][name], tensor.float()), f"EMA {name} did not start from the file"
     assert first_update["decay"] == pytest.approx(train_module.ema_decay(tiny_config(data, run), 3))
 
-    after = torch.load(weights, weights_only=False)  # packed back into the same file
+    after = torch.load(weights, weights_only=True)  # packed back into the same file
     assert after["step"] == 5 and after["samples_seen"] == packed["samples_seen"] + 2 * 4
     steps_logged = [json.loads(line)["step"] for line in (run / "loss.jsonl").read_text().splitlines()]
     assert steps_logged == [4, 5]
@@ -105,7 +105,7 @@ def test_lock_refuses_a_second_stint(committed, tmp_path, capsys) -> None:
                                 "--nice", "0", "--set", "steps=5"])
         assert code == background.LOCKED_EXIT
         assert "holds" in capsys.readouterr().err
-        assert torch.load(weights, weights_only=False)["step"] == 3  # nothing trained
+        assert torch.load(weights, weights_only=True)["step"] == 3  # nothing trained
     finally:
         held.close()
     assert background.lock_holder(run) is None
@@ -126,7 +126,7 @@ def test_stop_request_ends_the_stint_with_a_pack(committed, tmp_path, monkeypatc
 
     monkeypatch.setattr(train_module, "train", train_that_gets_a_signal)
     background.run_stint(weights, tmp_path / "run", data, 0, 60, None, {**FAST, "steps": 100})
-    assert torch.load(weights, weights_only=False)["step"] == 5
+    assert torch.load(weights, weights_only=True)["step"] == 5
 
 
 def test_set_overrides_are_typed(committed, tmp_path, monkeypatch) -> None:

@@ -50,7 +50,7 @@ def test_device_script_round_trip_on_cpu(tmp_path: Path) -> None:
     assert "init from: (scratch)" in log and "done in" in log  # the log under $OUT has the whole run
 
     weights = join_pieces(tmp_path / "out1" / "tiny-r16-step3.pt.part-000", tmp_path / "checkpoints" / "tiny.pt")
-    packed = torch.load(weights, weights_only=False)
+    packed = torch.load(weights, weights_only=True)
     assert packed["step"] == 3 and packed["hardware"].endswith("threads")
     PaletteUNet(unet_config_from_dict(packed["unet"])).load_state_dict(packed["ema"])  # they load
 

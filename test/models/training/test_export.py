@@ -52,7 +52,7 @@ def test_a_v_prediction_net_exports_as_an_eps_model(checkpoint: Path, tmp_path: 
     """The daemon only knows ε models: a v-net's ε conversion must be inside the graph."""
     import torch
 
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     state["unet"]["prediction"] = "v"
     v_checkpoint = tmp_path / "v.pt"
     torch.save(state, v_checkpoint)

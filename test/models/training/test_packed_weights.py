@@ -31,7 +31,7 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_packed_file_holds_fp16_ema_raw_weights_and_counters_without_optimizer(first_run: tuple[Path, Path]) -> None:
     _, packed_path = first_run
     checkpoint = load_checkpoint(packed_path.parents[1] / "run" / "checkpoints" / "last.pt")
-    packed = torch.load(packed_path, weights_only=False)
+    packed = torch.load(packed_path, weights_only=True)
     assert "optimizer" not in packed
     for name, tensor in checkpoint["model"].items():
         assert torch.equal(packed["model"][name], tensor.half())
@@ -55,7 +55,7 @@ def test_ema_only_packing_leaves_the_raw_weights_out(first_run: tuple[Path, Path
 
 def test_init_from_starts_from_the_ema_and_continues_the_counters(first_run: tuple[Path, Path], tmp_path: Path) -> None:
     photos, packed_path = first_run
-    packed = torch.load(packed_path, weights_only=False)
+    packed = torch.load(packed_path, weights_only=True)
     cfg = tiny_config(photos, tmp_path / "next", steps=5, lr=0.0, warmup_steps=2, init_from=str(packed_path))
     warming = dataclasses.replace(cfg, lr=1e-3)  # a fresh AdamW warms up again from the file's step
     assert learning_rate(warming, 3, warmup_start=3) == 0.5e-3 and learning_rate(warming, 4, warmup_start=3) == 1e-3
@@ -122,7 +122,7 @@ def test_the_prediction_target_travels_with_the_file_not_the_preset() -> None:
 def test_prediction_flag_switches_a_new_run_from_eps_weights_to_v_but_never_a_resumed_one(
         first_run: tuple[Path, Path], tmp_path: Path) -> None:
     photos, packed_path = first_run
-    assert torch.load(packed_path, weights_only=False)["unet"].get("prediction", "eps") == "eps"
+    assert torch.load(packed_path, weights_only=True)["unet"].get("prediction", "eps") == "eps"
     switched = load_checkpoint(train(tiny_config(photos, tmp_path / "v", steps=4, init_from=str(packed_path),
                                                  prediction="v")))
     assert switched["unet"]["prediction"] == "v" and switched["step"] == 4

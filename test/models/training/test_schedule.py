@@ -104,7 +104,7 @@ def test_cpu_autocast_runs_convolutions_in_bf16_and_the_training_loss_in_fp32(
 
     monkeypatch.setattr(train_module, "eps_loss_per_sample", spy)
     ckpt = torch.load(train(tiny_config(synthetic_photos(tmp_path / "photos", 2), tmp_path / "run", steps=1,
-                                        bf16=True)), weights_only=False)
+                                        bf16=True)), weights_only=True)
     assert seen == [(torch.bfloat16, torch.float32)]
     assert ckpt["precision"] == "bf16 autocast"
     assert all(t.dtype == torch.float32 for t in ckpt["model"].values() if t.is_floating_point())

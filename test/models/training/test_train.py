@@ -11,7 +11,8 @@ import torch
 import torch.multiprocessing as mp
 
 import palette_training
-from palette_training.train import load_checkpoint, train
+from palette_training import train as train_module
+from palette_training.train import load_checkpoint, setup_distributed, train
 
 from training_helpers import synthetic_photos, tiny_config
 
@@ -184,3 +185,74 @@ def test_stint_plot_draws_only_the_stints_that_logged_their_loss(tmp_path: Path)
     log.write_text(json.dumps(lines[0]) + "\n")
     with pytest.raises(ValueError):
         plot_stints(log, tmp_path / "none.png")
+
+
+def test_setup_distributed_reads_torchruns_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torchrun's WORLD_SIZE, RANK and LOCAL_RANK; no variables: a world of one, on the CPU."""
+    monkeypatch.setattr(train_module.dist, "is_initialized", lambda: True)
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    alone = setup_distributed("cpu")
+    assert (alone.rank, alone.world, alone.local_rank, alone.device, alone.is_main) == (0, 1, 0, torch.device("cpu"), True)
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    d = setup_distributed("cpu")
+    assert (d.rank, d.world, d.local_rank, d.device, d.is_main) == (3, 4, 1, torch.device("cpu"), False)
+
+
+@pytest.mark.parametrize("pref, available, device, backend", [
+    ("cuda", False, "cuda:1", "nccl"), ("auto", True, "cuda:1", "nccl"), ("auto", False, "cpu", "gloo"),
+    ("cpu", True, "cpu", "gloo"),
+])
+def test_setup_distributed_picks_the_device_and_its_process_group_backend(
+        monkeypatch: pytest.MonkeyPatch, pref: str, available: bool, device: str, backend: str) -> None:
+    """--device cuda, or auto with a GPU: the local rank's GPU and NCCL; otherwise the CPU and gloo."""
+    chosen, groups = [], []
+    monkeypatch.setattr(train_module.torch.cuda, "is_available", lambda: available)
+    monkeypatch.setattr(train_module.torch.cuda, "set_device", chosen.append)
+    monkeypatch.setattr(train_module.dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(train_module.dist, "init_process_group", lambda backend: groups.append(backend))
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    d = setup_distributed(pref)
+    assert d.device == torch.device(device) and groups == [backend]
+    assert chosen == ([torch.device(device)] if device != "cpu" else [])
+
+
+def test_load_checkpoint_maps_a_gpu_runs_tensors_to_the_cpu(tmp_path: Path) -> None:
+    """A checkpoint saved on a GPU (storages tagged cuda:0) resumes on a machine without one."""
+    import torch.serialization as serialization
+
+    def tag_as_gpu(storage):
+        return "cuda:0" if storage.device.type == "cpu" else None
+
+    serialization.register_package(1, tag_as_gpu, lambda obj, location: None)
+    try:
+        torch.save({"step": 7, "ema": {"w": torch.arange(3.0)}}, tmp_path / "gpu.pt")
+    finally:
+        serialization._package_registry[:] = [p for p in serialization._package_registry if p[1] is not tag_as_gpu]
+    with pytest.raises(RuntimeError, match="CUDA"):
+        torch.load(tmp_path / "gpu.pt", weights_only=True)  # what a load without map_location does here
+    loaded = load_checkpoint(tmp_path / "gpu.pt")
+    assert loaded["step"] == 7 and torch.equal(loaded["ema"]["w"], torch.arange(3.0))
+
+
+class _RunsCodeWhenUnpickled:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_load_checkpoint_refuses_a_file_that_would_run_code(tmp_path: Path) -> None:
+    """Weights only: a shared checkpoint cannot execute code when it is loaded (a full unpickle would)."""
+    marker = tmp_path / "ran"
+    torch.save({"step": 1, "payload": _RunsCodeWhenUnpickled(marker)}, tmp_path / "evil.pt")
+    with pytest.raises(Exception, match="[Ww]eights only load failed"):
+        load_checkpoint(tmp_path / "evil.pt")
+    assert not marker.exists()
+    torch.load(tmp_path / "evil.pt", weights_only=False)  # the file does what it says: a full unpickle runs it
+    assert marker.exists()

@@ -120,7 +120,7 @@ def test_pack_weights_reports_the_counters_and_find_weights_prints_the_most_trai
         assert main(["pack-weights", "--checkpoint", str(checkpoint), "--out", str(out), *ema_only]) == 0
         assert capsys.readouterr().out == (f"packed step {step} ({4 * step:,} samples, {step / 2:.2f} h) into {out}: "
                                            f"{out.stat().st_size / 1e6:.1f} MB\n")
-        assert ("model" in torch.load(out, weights_only=False)) == (not ema_only)  # raw weights unless --ema-only
+        assert ("model" in torch.load(out, weights_only=True)) == (not ema_only)  # raw weights unless --ema-only
 
     assert main(["find-weights", "--dir", str(packed), "--preset", "tiny"]) == 0
     assert capsys.readouterr().out == f"{packed / 'tiny-a.pt'}\n"  # step 1200 beats step 3, whatever the names
