@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mutation testing of the training pipeline's core (mutmut 3): `npm run test:mutation:py [-- MODULE...]`.
+# Mutation testing of the training pipeline's core (mutmut 3): `npm run test:mutation:py [-- [--retry] MODULE...]`.
 # MODULE is one of diffusion, data, masks, train (default: all four).
 #
 # mutmut copies the code and the tests into mutants/ below its working folder and runs pytest there, so
@@ -95,7 +95,9 @@ fi
 cd "$ws"
 # Save what was done even when the run is interrupted (Ctrl-C, a session's end).
 trap save_results EXIT
-"$venv/bin/mutmut" run || true
+# MUTANTS='palette_training.train.x_setup_distributed*' (fnmatch patterns, space-separated) runs only those.
+read -r -a only_mutants <<< "${MUTANTS:-}"
+"$venv/bin/mutmut" run "${only_mutants[@]}" || true
 "$venv/bin/mutmut" results --all true > results.txt || true
 "$venv/bin/python" - <<'PY'
 # Per module: killed, survived, other (timeout, suspicious, no tests), score = killed / (all but skipped).

@@ -1,6 +1,5 @@
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -85,11 +84,15 @@ def test_max_minutes_stops_the_run_with_a_checkpoint(tmp_path: Path) -> None:
     assert ckpt["step"] == 1 and _logged_steps(tmp_path / "run") == [1]
 
 
-def _ddp_worker(rank: int, world: int, port: int, photos: str, out: str, results: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
-                      LOCAL_RANK=str(rank))
+def _ddp_worker(rank: int, world: int, store: str, photos: str, out: str, results: str) -> None:
+    os.environ.update(WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
     from palette_training import train as train_module
+
+    # The process group meets through a file, not a TCP port: a free port picked by the test could be
+    # taken by another process before rank 0 listens on it (seen once on a busy machine). train() finds
+    # the group initialised and keeps it.
+    train_module.dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
 
     captured = {}
     real_update, real_batches = train_module.update_ema, train_module.batches
@@ -114,10 +117,8 @@ def _ddp_worker(rank: int, world: int, port: int, photos: str, out: str, results
 
 def test_ddp_step_with_two_cpu_processes_on_gloo(tmp_path: Path) -> None:
     photos = synthetic_photos(tmp_path / "photos", 4)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    mp.spawn(_ddp_worker, args=(2, port, str(photos), str(tmp_path / "run"), str(tmp_path)), nprocs=2, join=True)
+    store = tmp_path / "process-group-store"
+    mp.spawn(_ddp_worker, args=(2, str(store), str(photos), str(tmp_path / "run"), str(tmp_path)), nprocs=2, join=True)
     ckpt = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
     assert ckpt["step"] == 2 and ckpt["samples_seen"] == 2 * 4 * 2
     # Each rank saw different examples; DDP's gradient all-reduce keeps their weights identical.
