@@ -221,7 +221,7 @@ export interface QualityFit {
 /**
  * The IJG quality whose table best matches the measured steps, if it matches well. Best: the most
  * frequencies measured exactly (neighbouring qualities differ by one step at a few frequencies only),
- * then the smallest median log error; well: that median under 0.1 (±10 %). The median, because a few
+ * then the smallest median log error, then the highest quality; well: that median under 0.1 (±10 %). The median, because a few
  * frequencies measure wrong (a step fitted to clipping noise); a standard table is then right at all 64.
  * Exported for its tests.
  */
@@ -234,7 +234,9 @@ export function fitQuality(measured: Float64Array, chroma: boolean): QualityFit 
     const exact = used.filter((k) => measured[k] === table[k]).length;
     const errors = used.map((k) => Math.abs(Math.log(measured[k]!) - Math.log(table[k]!))).sort((x, y) => x - y);
     const error = errors[Math.floor(errors.length / 2)]!;
-    if (!best || exact > best.exact || (exact === best.exact && error < best.error)) {
+    // A tie goes to the higher quality: its smaller steps at the frequencies nobody measured keep the
+    // restoration closer to the input (qualities 49–51 share the four lowest luminance steps).
+    if (!best || exact > best.exact || (exact === best.exact && error <= best.error)) {
       best = { quality, used: used.length, exact, close: errors.filter((e) => e <= CLOSE).length, error };
     }
   }

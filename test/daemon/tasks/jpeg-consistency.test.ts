@@ -74,6 +74,27 @@ describe('latticeStep (one frequency\'s coefficients over many blocks)', () => {
     expect(step2).toBeLessThan(34); // not 40, nor a large step that only the near-zero values fit (125)
   });
 
+  it('counts values of exactly 2.5 as beyond noise, and needs 16 of them', () => {
+    const lattice = [40, -40, 80, -80, 120, 40, -40, 80]; // 8 on a lattice of 40, three multiples
+    const noise = (n: number) => Array.from({ length: n }, (_, i) => (i % 2 ? 2.5 : -2.5));
+    expect(latticeStep([...lattice, ...noise(8)])).toBe(40); // 16 informative
+    expect(latticeStep([...lattice, ...noise(7), 2.4])).toBe(0); // 15
+  });
+  it('tries steps down to 4', () => {
+    expect(latticeStep(Array.from({ length: 60 }, (_, i) => 4 * ((i % 9) - 4) + [-0.3, 0, 0.3][i % 3]!))).toBe(4);
+  });
+  it('does not take a large step that only rounds every value to zero for a lattice', () => {
+    // Values within ±20 on no lattice: a step of 255 puts them all within its tolerance (25.5) of 0.
+    expect(latticeStep(Array.from({ length: 40 }, (_, i) => (i % 2 ? 1 : -1) * (3 + ((i * 7.3) % 17))))).toBe(1);
+  });
+  it('accepts exactly 8 non-zero values and exactly 85 % of them on the lattice', () => {
+    // 20 values at non-zero multiples of 40, 17 of them on it (85 %) and 3 halfway between.
+    const values = [40, -40, 80, 120, -80, 40, 160, -120, 40, 80, 40, -40, 80, 120, -80, 40, 160, 60, -100, 140];
+    expect(latticeStep(values)).toBe(40);
+    // 8 non-zero values on the lattice (two multiples), 8 near zero to make 16 informative.
+    expect(latticeStep([40, -40, 80, 40, -80, 40, 120, -40, ...Array.from({ length: 8 }, (_, i) => (i % 2 ? 3 : -3))])).toBe(40);
+  });
+
   it('does not take one repeated value for a lattice (a flat image\'s DC fits any divisor of it)', () => {
     expect(latticeStep([...Array(40).fill(96), ...Array(20).fill(0.3)])).toBe(1);
   });
@@ -86,6 +107,10 @@ describe("latticeStep's refinement (steps a little above the true one fit within
     expect(latticeStep(noisy80)).toBe(80);
     expect(latticeStep([...noisy80, ...noisy80.map((v) => 2 * v), ...Array(30).fill(0.5)])).toBe(80);
   });
+  it('measures the residuals of the non-zero multiples only (values near zero fit every step alike)', () => {
+    const nearZero = Array.from({ length: 100 }, (_, i) => (i % 2 ? 1 : -1) * (3 + (i % 4)));
+    expect(latticeStep([...noisy80, ...nearZero])).toBe(80);
+  });
 });
 
 describe('fitQuality (the IJG quality of measured luminance steps)', () => {
@@ -97,6 +122,10 @@ describe('fitQuality (the IJG quality of measured luminance steps)', () => {
       expect(fitQuality(measuredAt(ijgTable(quality, false), 24), false)).toEqual({ quality, used: 24, exact: 24, close: 24, error: 0 });
     }
     expect(fitQuality(ijgTable(20, true), true)?.quality).toBe(20);
+  });
+  it('gives a tie to the higher quality (smaller steps where nothing was measured: closer to the input)', () => {
+    // Qualities 49, 50 and 51 share the four lowest luminance steps (16, 11, 10, 16).
+    expect(fitQuality(measuredAt(ijgTable(50, false), 4), false)?.quality).toBe(51);
   });
   it('needs at least 4 measured steps (4 and up)', () => {
     expect(fitQuality(measuredAt(ijgTable(10, false), 3), false)).toBeUndefined();
