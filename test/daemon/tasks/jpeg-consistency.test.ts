@@ -329,4 +329,32 @@ describe('jpegProjector', () => {
       }
     }
   });
+
+  it('projects the blocks that end exactly at a block-aligned tile\'s right and bottom edges', async () => {
+    const input = await jpeg(scene(96, 64), 10);
+    const region = { x: 8, y: 16, width: 32, height: 24 }; // blocks x 8…32, y 16…32, all whole
+    const project = jpegProjector({
+      input, quantization: estimateQuantization(input), tightness: 0, region, estimateWidth: 32, estimateHeight: 24, partialBlocks: 'skip',
+    });
+    const tile = new Float32Array(3 * 32 * 24).fill(0.9);
+    project(tile);
+    for (let ly = 0; ly < 24; ly++) {
+      for (let lx = 0; lx < 32; lx++) {
+        const [x, y] = [lx + region.x, ly + region.y];
+        // each coefficient within ½ of the input's (the decoder's rounding): a few levels in a pixel
+        expect(Math.abs((tile[ly * 32 + lx]! + 1) * 127.5 - input.data[(y * 96 + x) * 4]!)).toBeLessThan(8);
+      }
+    }
+  });
+
+  it("projects the whole image's edge blocks too ('pad': the blocks a 90×60 image cuts at x 88 and y 56)", async () => {
+    const input = await jpeg(scene(90, 60), 10);
+    const planes = new Float32Array(3 * 90 * 60).fill(0.9); // far from the input everywhere
+    wholeImage(input, estimateQuantization(input), 0)(planes);
+    for (const [x, y] of [[89, 10], [10, 59], [89, 59], [88, 56], [0, 0]] as const) {
+      for (let c = 0; c < 3; c++) {
+        expect(Math.abs((planes[c * 5400 + y * 90 + x]! + 1) * 127.5 - input.data[(y * 90 + x) * 4 + c]!), `${x},${y}`).toBeLessThan(8);
+      }
+    }
+  });
 });
