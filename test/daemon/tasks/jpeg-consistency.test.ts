@@ -85,7 +85,10 @@ describe('latticeStep (one frequency\'s coefficients over many blocks)', () => {
   });
   it('does not take a large step that only rounds every value to zero for a lattice', () => {
     // Values within ±20 on no lattice: a step of 255 puts them all within its tolerance (25.5) of 0.
-    expect(latticeStep(Array.from({ length: 40 }, (_, i) => (i % 2 ? 1 : -1) * (3 + ((i * 7.3) % 17))))).toBe(1);
+    const small = Array.from({ length: 40 }, (_, i) => (i % 2 ? 1 : -1) * (3 + ((i * 7.3) % 17)));
+    expect(latticeStep(small)).toBe(1);
+    // Nor a step of 200 that two outliers (±200) fit: fewer than 8 non-zero multiples show no lattice.
+    expect(latticeStep([...small, 200, -200])).toBe(1);
   });
   it('accepts exactly 8 non-zero values and exactly 85 % of them on the lattice', () => {
     // 20 values at non-zero multiples of 40, 17 of them on it (85 %) and 3 halfway between.
