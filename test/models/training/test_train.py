@@ -257,3 +257,38 @@ def test_load_checkpoint_refuses_a_file_that_would_run_code(tmp_path: Path) -> N
     assert not marker.exists()
     torch.load(tmp_path / "evil.pt", weights_only=False)  # the file does what it says: a full unpickle runs it
     assert marker.exists()
+
+
+def test_build_model_takes_the_checkpoints_network_over_the_preset(tmp_path: Path) -> None:
+    """A resumed or --init-from run keeps the file's architecture, whatever --config says."""
+    from palette_training.config import PRESETS, to_dict
+    from palette_training.train import build_model
+
+    cfg = tiny_config(tmp_path, tmp_path / "run", preset="small")
+    tiny = to_dict(PRESETS["tiny"])
+    assert build_model(cfg, {"unet": tiny}).cfg == PRESETS["tiny"]
+    assert build_model(cfg, None).cfg == PRESETS["small"]
+
+
+def test_build_model_switches_the_prediction_of_a_new_run_only(tmp_path: Path) -> None:
+    """--prediction v on ε weights: a new run predicts v; resuming one cannot switch; anything but eps/v is refused."""
+    from palette_training.config import PRESETS, to_dict
+    from palette_training.train import build_model
+
+    eps_file = {"unet": {**to_dict(PRESETS["tiny"]), "prediction": "eps"}}
+    assert build_model(tiny_config(tmp_path, tmp_path, prediction="v"), eps_file).cfg.prediction == "v"
+    assert build_model(tiny_config(tmp_path, tmp_path, prediction="eps"), eps_file).cfg.prediction == "eps"
+    assert build_model(tiny_config(tmp_path, tmp_path), eps_file).cfg.prediction == "eps"
+    with pytest.raises(ValueError, match="only applies to a new run"):
+        build_model(tiny_config(tmp_path, tmp_path, prediction="v"), eps_file, resuming=True)
+    with pytest.raises(ValueError, match="must be eps or v"):
+        build_model(tiny_config(tmp_path, tmp_path, prediction="x0"), eps_file)
+
+
+def test_save_checkpoint_creates_missing_folders_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    from palette_training.train import save_checkpoint
+
+    path = tmp_path / "new" / "run" / "checkpoints" / "last.pt"
+    save_checkpoint(path, {"step": 3})
+    assert load_checkpoint(path) == {"step": 3}
+    assert [p.name for p in path.parent.iterdir()] == ["last.pt"]
