@@ -194,12 +194,13 @@ def test_setup_distributed_reads_torchruns_environment(monkeypatch: pytest.Monke
     for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
         monkeypatch.delenv(name, raising=False)
     alone = setup_distributed("cpu")
-    assert (alone.rank, alone.world, alone.local_rank, alone.device, alone.is_main) == (0, 1, 0, torch.device("cpu"), True)
+    cpu = torch.device("cpu")
+    assert (alone.rank, alone.world, alone.local_rank, alone.device, alone.is_main) == (0, 1, 0, cpu, True)
     monkeypatch.setenv("WORLD_SIZE", "4")
     monkeypatch.setenv("RANK", "3")
     monkeypatch.setenv("LOCAL_RANK", "1")
     d = setup_distributed("cpu")
-    assert (d.rank, d.world, d.local_rank, d.device, d.is_main) == (3, 4, 1, torch.device("cpu"), False)
+    assert (d.rank, d.world, d.local_rank, d.device, d.is_main) == (3, 4, 1, cpu, False)
 
 
 @pytest.mark.parametrize("pref, available, device, backend", [
