@@ -10,9 +10,9 @@
  * step q, so for each frequency the largest q that explains most of the blocks' coefficients is q.
  * Frequencies the blocks never use (all ≈ 0, the usual case for high frequencies at low quality) take
  * the standard (IJG / Annex K) table scaled to the quality that fits the measured steps; when that
- * table gives most measured steps exactly (libjpeg's, Pillow's, sharp's default), it is the file's and
- * replaces all 64 (a few measured steps fit noise), otherwise (mozjpeg's tables, other encoders') the
- * measured steps stay. Chroma that
+ * table is within 4 % of most measured steps (libjpeg's, Pillow's, sharp's default), it is the file's
+ * and replaces all 64 (a few measured steps fit noise), otherwise (mozjpeg's tables, other encoders')
+ * the measured steps stay. Chroma that
  * shows no lattice (subsampled 4:2:0, as most JPEGs are) keeps the input's coefficients: with nothing
  * known about its quantization, the safe choice is the input's colour. Luminance with no lattice at all
  * (not a JPEG, or resized since) gets the quality-75 table: mild clean-up, block means kept.
