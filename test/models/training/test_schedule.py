@@ -87,6 +87,21 @@ def test_gradient_clipping_bounds_the_gradient_norm(tmp_path: Path, monkeypatch:
     assert len(norms) == 2 and max(norms) <= 0.01 * (1 + 1e-4)
 
 
+def test_each_optimiser_step_runs_at_the_learning_rate_of_its_step(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    rates: list[float] = []
+    real_step = torch.optim.AdamW.step
+
+    def step(self, *args, **kwargs):  # the rate AdamW applies is the one in its param group at step()
+        rates.append(self.param_groups[0]["lr"])
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", step)
+    cfg = tiny_config(synthetic_photos(tmp_path / "photos", 2), tmp_path / "run", steps=4, warmup_steps=4, lr=1e-3)
+    train(cfg)
+    assert rates == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])
+
+
 def test_cpu_autocast_runs_convolutions_in_bf16_and_the_training_loss_in_fp32(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     conv = torch.nn.Conv2d(3, 4, 3)
