@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import math
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +14,10 @@ import pytest
 import torch
 
 from palette_training import train as train_module
-from palette_training.config import TrainConfig
-from palette_training.train import autocast_context, ema_decay, learning_rate, train, update_ema
+from palette_training.config import PRESETS, TrainConfig
+from palette_training.diffusion import eps_loss_per_sample
+from palette_training.train import autocast_context, ema_decay, learning_rate, optimise, train, update_ema
+from palette_training.unet import PaletteUNet
 
 from training_helpers import synthetic_photos, tiny_config
 
@@ -100,6 +105,25 @@ def test_each_optimiser_step_runs_at_the_learning_rate_of_its_step(tmp_path: Pat
     cfg = tiny_config(synthetic_photos(tmp_path / "photos", 2), tmp_path / "run", steps=4, warmup_steps=4, lr=1e-3)
     train(cfg)
     assert rates == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])
+
+
+@pytest.mark.parametrize("prediction", ["v", "eps"])
+@pytest.mark.parametrize("loss", ["l2", "l1"])
+def test_optimise_returns_the_configured_loss_and_rewarms_from_warmup_start(prediction: str, loss: str) -> None:
+    torch.manual_seed(0)
+    model = PaletteUNet(dataclasses.replace(PRESETS["tiny"], prediction=prediction))
+    ema = copy.deepcopy(model).requires_grad_(False)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1.0)
+    cond, y_t, noise = (torch.randn(2, 3, 16, 16) for _ in range(3))
+    gamma, hole = torch.tensor([0.3, 0.8]), torch.ones(2, 1, 16, 16)
+    with torch.no_grad():
+        pred = model(cond, y_t, gamma)
+    # a v-prediction net is trained on the v error: the ε error over √γ
+    expected = eps_loss_per_sample(pred, noise, hole, loss, gamma if prediction == "v" else None)
+    cfg = TrainConfig(loss=loss, lr=1e-3, warmup_steps=4)
+    got = optimise(model, model, ema, optimizer, cond, y_t, gamma, noise, hole, cfg, 25, 24, nullcontext())
+    assert torch.allclose(got, expected, rtol=1e-5)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(5e-4)  # step 25 is the 2nd of a re-warm from 24
 
 
 def test_cpu_autocast_runs_convolutions_in_bf16_and_the_training_loss_in_fp32(
