@@ -293,3 +293,20 @@ def test_save_checkpoint_creates_missing_folders_and_leaves_no_temporary_file(tm
     save_checkpoint(path, {"step": 3})
     assert load_checkpoint(path) == {"step": 3}
     assert [p.name for p in path.parent.iterdir()] == ["last.pt"]
+
+
+def test_train_runs_on_the_configured_device_and_thread_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    real_setup = train_module.setup_distributed
+    monkeypatch.setattr(train_module, "setup_distributed", lambda pref: asked.append(pref) or real_setup(pref))
+    photos = synthetic_photos(tmp_path / "photos", 2)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        train(tiny_config(photos, tmp_path / "one", steps=1, threads=1))
+        assert torch.get_num_threads() == 1
+        train(tiny_config(photos, tmp_path / "default", steps=1, threads=0))  # 0 leaves torch's setting alone
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    assert asked == ["cpu", "cpu"]
