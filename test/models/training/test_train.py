@@ -310,3 +310,22 @@ def test_train_runs_on_the_configured_device_and_thread_count(tmp_path: Path, mo
     finally:
         torch.set_num_threads(before)
     assert asked == ["cpu", "cpu"]
+
+
+def test_core_sharing_updates_every_ten_steps_on_the_cpu_when_no_thread_count_is_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    updates: list[float] = []
+
+    class FakeShare:  # records what the loop asks of train_module.CoreShare
+        def update(self, seconds: float) -> int:
+            updates.append(seconds)
+            return 1
+
+    monkeypatch.setattr(train_module, "CoreShare", FakeShare)
+    photos = synthetic_photos(tmp_path / "photos", 2)
+    train(tiny_config(photos, tmp_path / "shared", steps=11, share_cores=True, threads=0))
+    assert len(updates) == 2 and min(updates) >= 0  # at steps 0 and 10
+    updates.clear()
+    train(tiny_config(photos, tmp_path / "fixed", steps=11, share_cores=True, threads=1))
+    train(tiny_config(photos, tmp_path / "off", steps=11, share_cores=False, threads=0))
+    assert updates == []
