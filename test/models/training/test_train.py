@@ -329,3 +329,54 @@ def test_core_sharing_updates_every_ten_steps_on_the_cpu_when_no_thread_count_is
     train(tiny_config(photos, tmp_path / "fixed", steps=11, share_cores=True, threads=1))
     train(tiny_config(photos, tmp_path / "off", steps=11, share_cores=False, threads=0))
     assert updates == []
+
+
+def test_train_builds_its_data_and_sample_grid_from_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from palette_training import data
+
+    seen: dict[str, list] = {"photos": [], "examples": [], "buckets": [], "grid": []}
+
+    class PhotoSet(data.PhotoSet):
+        def __init__(self, root, max_short_side=384):
+            seen["photos"].append((Path(root).name, max_short_side))
+            super().__init__(root, max_short_side)
+
+    class TaskExamples(data.TaskExamples):
+        def __init__(self, photos, resolution, task_mix, min_crop_scale, seed, native_crop=0.0):
+            seen["examples"].append((task_mix, min_crop_scale, seed, native_crop))
+            super().__init__(photos, resolution, task_mix, min_crop_scale, seed, native_crop)
+
+    class ScaleBuckets(data.ScaleBuckets):
+        def __init__(self, resolution, batch_size, spec="", seed=0):
+            seen["buckets"].append((resolution, batch_size, spec, seed))
+            super().__init__(resolution, batch_size, spec, seed)
+
+    monkeypatch.setattr(train_module, "PhotoSet", PhotoSet)
+    monkeypatch.setattr(train_module, "TaskExamples", TaskExamples)
+    monkeypatch.setattr(train_module, "ScaleBuckets", ScaleBuckets)
+    monkeypatch.setattr(train_module, "write_sample_grid",
+                        lambda model, examples, *args, **kwargs: seen["grid"].append(examples))
+    photos, val = synthetic_photos(tmp_path / "photos", 2), synthetic_photos(tmp_path / "val", 2, seed=1)
+    cfg = tiny_config(photos, tmp_path / "run", steps=1, sample_every=1, max_short_side=40, native_crop=0.25,
+                      min_crop_scale=0.5, seed=11, scales="16:1", val_data=str(val))
+    train(cfg)
+    assert seen["photos"] == [("photos", 40), ("val", 40)]
+    assert seen["examples"] == [(cfg.task_mix(), 0.5, 11, 0.25)]
+    assert seen["buckets"] == [(16, 4, "16:1", 11)]
+    grid = seen["grid"][0]
+    assert len(seen["grid"]) == 1 and len(grid) == 4 * 4  # four examples of each of the four tasks
+    assert all(example["y"].shape[-1] == 16 for example in grid)
+    # the grid's examples come from the validation photos when there are some
+    seen["grid"].clear()
+    train(tiny_config(photos, tmp_path / "no-val", steps=1, sample_every=1, max_short_side=40))
+    assert len(seen["grid"][0]) == 16 and seen["photos"][-1] == ("photos", 40)
+    assert not any(np.array_equal(a["y"], b["y"]) for a, b in zip(grid, seen["grid"][0], strict=True))
+
+
+def test_resume_keeps_the_checkpoints_network_and_refuses_another_prediction(tmp_path: Path) -> None:
+    photos = synthetic_photos(tmp_path / "photos", 2)
+    train(tiny_config(photos, tmp_path / "run", steps=2, prediction="v"))
+    ckpt = load_checkpoint(train(tiny_config(photos, tmp_path / "run", steps=3)))  # resumes without the flag
+    assert ckpt["step"] == 3 and ckpt["unet"]["prediction"] == "v"
+    with pytest.raises(ValueError, match="resumes a v-prediction checkpoint"):
+        train(tiny_config(photos, tmp_path / "run", steps=4, prediction="eps"))
