@@ -380,3 +380,20 @@ def test_resume_keeps_the_checkpoints_network_and_refuses_another_prediction(tmp
     assert ckpt["step"] == 3 and ckpt["unet"]["prediction"] == "v"
     with pytest.raises(ValueError, match="resumes a v-prediction checkpoint"):
         train(tiny_config(photos, tmp_path / "run", steps=4, prediction="eps"))
+
+
+def test_a_new_run_counts_from_zero_and_a_resumed_one_keeps_its_counts_and_run_id(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ticks = iter(range(10**6))  # a clock that moves 1 ms a reading: the wall time no longer depends on load
+    clock = type("Clock", (), {"monotonic": staticmethod(lambda: next(ticks) / 1000)})
+    monkeypatch.setattr(train_module, "time", clock)
+    photos = synthetic_photos(tmp_path / "photos", 2)
+    first = load_checkpoint(train(tiny_config(photos, tmp_path / "run", steps=2, weight_decay=0.25)))
+    assert (first["step"], first["samples_seen"]) == (2, 8) and 0 < first["wall_s"] < 0.1
+    assert first["optimizer"]["param_groups"][0]["weight_decay"] == 0.25
+    assert len(first["run_id"]) == 32
+    resumed = load_checkpoint(train(tiny_config(photos, tmp_path / "run", steps=3, weight_decay=0.25)))
+    assert (resumed["step"], resumed["samples_seen"]) == (3, 12) and first["wall_s"] < resumed["wall_s"] < 0.2
+    assert resumed["run_id"] == first["run_id"]
+    other = load_checkpoint(train(tiny_config(photos, tmp_path / "other", steps=1)))
+    assert len(other["run_id"]) == 32 and other["run_id"] != first["run_id"]
