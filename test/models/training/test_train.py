@@ -115,7 +115,7 @@ def _ddp_worker(rank: int, world: int, store: str, photos: str, out: str, result
     torch.save(captured["first_y"], Path(results) / f"rank{rank}-y.pt")
 
 
-def test_ddp_step_with_two_cpu_processes_on_gloo(tmp_path: Path) -> None:
+def test_ddp_step_with_two_cpu_processes_on_gloo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     photos = synthetic_photos(tmp_path / "photos", 4)
     store = tmp_path / "process-group-store"
     mp.spawn(_ddp_worker, args=(2, str(store), str(photos), str(tmp_path / "run"), str(tmp_path)), nprocs=2, join=True)
@@ -124,7 +124,20 @@ def test_ddp_step_with_two_cpu_processes_on_gloo(tmp_path: Path) -> None:
     # Each rank saw different examples; DDP's gradient all-reduce keeps their weights identical.
     y0, y1 = torch.load(tmp_path / "rank0-y.pt"), torch.load(tmp_path / "rank1-y.pt")
     assert y0.shape == y1.shape and not torch.equal(y0, y1), "both ranks trained on the same batch"
-    assert torch.equal(torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt"))
+    rank0 = torch.load(tmp_path / "rank0.pt")
+    assert torch.equal(rank0, torch.load(tmp_path / "rank1.pt"))
+    # Rank 0 alone (one process, the same seed and the same batches) ends elsewhere: the all-reduce
+    # really averaged rank 1's gradients in.
+    single: dict[str, torch.Tensor] = {}
+    real_update = train_module.update_ema
+
+    def spy(ema, model, decay):
+        real_update(ema, model, decay)
+        single["params"] = torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    monkeypatch.setattr(train_module, "update_ema", spy)
+    train(tiny_config(photos, tmp_path / "single", steps=2))
+    assert single["params"].shape == rank0.shape and not torch.equal(single["params"], rank0)
 
 
 def test_cli_train_config_tiny_then_export(tmp_path: Path) -> None:
@@ -397,3 +410,27 @@ def test_a_new_run_counts_from_zero_and_a_resumed_one_keeps_its_counts_and_run_i
     assert resumed["run_id"] == first["run_id"]
     other = load_checkpoint(train(tiny_config(photos, tmp_path / "other", steps=1)))
     assert len(other["run_id"]) == 32 and other["run_id"] != first["run_id"]
+
+
+def test_a_checkpoint_written_before_run_ids_resumes_with_a_new_id_no_warmup_start_and_no_history(
+        tmp_path: Path) -> None:
+    photos = synthetic_photos(tmp_path / "photos", 2)
+    path = train(tiny_config(photos, tmp_path / "run", steps=2))
+    old = load_checkpoint(path)
+    for key in ("run_id", "warmup_start", "history"):
+        del old[key]
+    torch.save(old, path)
+    resumed = load_checkpoint(train(tiny_config(photos, tmp_path / "run", steps=3)))
+    assert resumed["step"] == 3 and resumed["warmup_start"] == 0 and resumed["history"] == []
+    assert len(resumed["run_id"]) == 32 and int(resumed["run_id"], 16) >= 0
+
+
+def test_compile_wraps_the_network_when_asked_and_the_cpu_keeps_contiguous_weights(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled: list[torch.nn.Module] = []
+    monkeypatch.setattr(torch, "compile", lambda net: compiled.append(net) or net)  # inductor takes minutes here
+    photos = synthetic_photos(tmp_path / "photos", 2)
+    ckpt = load_checkpoint(train(tiny_config(photos, tmp_path / "run", steps=1, compile=True, channels_last=True)))
+    assert len(compiled) == 1 and isinstance(compiled[0], torch.nn.Module) and ckpt["step"] == 1
+    # channels_last is for CUDA only (slower on this CPU): the weights stay in the default layout
+    assert all(t.is_contiguous() for t in ckpt["model"].values())
