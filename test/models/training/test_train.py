@@ -434,3 +434,33 @@ def test_compile_wraps_the_network_when_asked_and_the_cpu_keeps_contiguous_weigh
     assert len(compiled) == 1 and isinstance(compiled[0], torch.nn.Module) and ckpt["step"] == 1
     # channels_last is for CUDA only (slower on this CPU): the weights stay in the default layout
     assert all(t.is_contiguous() for t in ckpt["model"].values())
+
+
+def test_checkpoint_and_config_json_record_the_run(tmp_path: Path) -> None:
+    from palette_training.config import PRESETS, to_dict
+    from palette_training.diffusion import TrainingSchedule
+
+    photos = synthetic_photos(tmp_path / "photos", 2)
+    out = tmp_path / "runs" / "nested" / "run"  # folders that do not exist yet
+    cfg = tiny_config(photos, out, steps=1, bf16=False)
+    ckpt = load_checkpoint(train(cfg))
+    assert set(ckpt) == {"model", "ema", "optimizer", "step", "samples_seen", "wall_s", "unet", "train", "schedule",
+                         "world", "hardware", "warmup_start", "history", "run_id", "precision"}
+    assert ckpt["train"] == to_dict(cfg) and ckpt["unet"] == to_dict(PRESETS["tiny"])
+    assert ckpt["schedule"] == TrainingSchedule().describe() and ckpt["world"] == 1
+    assert ckpt["hardware"] == train_module.describe_hardware(torch.device("cpu")) and ckpt["precision"] == "fp32"
+    config_text = (out / "config.json").read_text()
+    assert config_text == json.dumps({"train": to_dict(cfg), "unet": to_dict(PRESETS["tiny"])}, indent=2)
+
+
+def test_the_first_line_says_what_the_run_starts_from(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from palette_training.packed_weights import pack_weights
+
+    photos = synthetic_photos(tmp_path / "photos", 2)
+    pack_weights(train(tiny_config(photos, tmp_path / "run", steps=1)), packed := tmp_path / "packed.pt")
+    opening = "palette train: 313,811 parameters, 2 photos, world 1 on cpu"
+    assert capsys.readouterr().out.splitlines()[0] == opening
+    train(tiny_config(photos, tmp_path / "run", steps=2))
+    assert capsys.readouterr().out.splitlines()[0] == f"{opening}, resuming at step 1"
+    train(tiny_config(photos, tmp_path / "next", steps=2, init_from=str(packed)))
+    assert capsys.readouterr().out.splitlines()[0] == f"{opening}, starting from {packed} at step 1"
