@@ -464,3 +464,28 @@ def test_the_first_line_says_what_the_run_starts_from(tmp_path: Path, capsys: py
     assert capsys.readouterr().out.splitlines()[0] == f"{opening}, resuming at step 1"
     train(tiny_config(photos, tmp_path / "next", steps=2, init_from=str(packed)))
     assert capsys.readouterr().out.splitlines()[0] == f"{opening}, starting from {packed} at step 1"
+
+
+def test_the_net_sees_the_noised_target_in_the_hole_and_the_clean_one_around_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict = {}
+    real_batches, real_optimise = train_module.batches, train_module.optimise
+
+    def spy_batches(*args, **kwargs):
+        for batch in real_batches(*args, **kwargs):
+            seen.setdefault("y", batch["y"].clone())
+            yield batch
+
+    def spy_optimise(net, model, ema, optimizer, cond, y_t, gamma, noise, hole, *rest):
+        seen.setdefault("args", (y_t.clone(), gamma.clone(), noise.clone(), hole.clone()))
+        return real_optimise(net, model, ema, optimizer, cond, y_t, gamma, noise, hole, *rest)
+
+    monkeypatch.setattr(train_module, "batches", spy_batches)
+    monkeypatch.setattr(train_module, "optimise", spy_optimise)
+    train(tiny_config(synthetic_photos(tmp_path / "photos", 2), tmp_path / "run", steps=1, batch_size=8,
+                      mix_inpaint=1.0, mix_uncrop=0.0, mix_colorize=0.0, mix_jpeg=0.0))
+    y_t, gamma, noise, hole = seen["args"]
+    y0, g = seen["y"], gamma[:, None, None, None]
+    assert 0 < hole.mean() < 1  # inpainting: a hole and pixels around it
+    noised = g.sqrt() * y0 + (1 - g).sqrt() * noise
+    assert torch.allclose(y_t, torch.where(hole.bool(), noised, y0), atol=1e-6)
