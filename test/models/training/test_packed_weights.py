@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 import torch
 
+import palette_training
 from palette_training.export import export
 from palette_training.packed_weights import InitFromError, newest_packed_weights, pack_weights
 from palette_training.train import ema_decay, learning_rate, load_checkpoint, train
 
 from training_helpers import synthetic_photos, tiny_config
 
-TRAINING_DIR = Path(__file__).resolve().parents[3] / "models" / "training"
+# the folder holding the imported package (the repository's, or mutmut's mutated copy)
+TRAINING_DIR = Path(palette_training.__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
