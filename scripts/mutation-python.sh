@@ -46,7 +46,8 @@ for m in "${modules[@]}"; do
     diffusion) tests+=(test_diffusion.py test_v_prediction.py) ;;
     data) tests+=(test_data.py test_corruptions.py) ;;
     masks) tests+=(test_masks.py test_data.py) ;;
-    train) tests+=(test_train.py test_schedule.py test_background.py test_packed_weights.py) ;;
+    # (the test list is part of mutmut's cache key: changing it resets every saved result)
+    train) tests+=(test_train.py test_schedule.py test_background.py) ;;
     *) echo "unknown module $m (diffusion, data, masks, train)" >&2; exit 2 ;;
   esac
   only+=("\"palette_training/$m.py\"")

@@ -489,3 +489,17 @@ def test_the_net_sees_the_noised_target_in_the_hole_and_the_clean_one_around_it(
     assert 0 < hole.mean() < 1  # inpainting: a hole and pixels around it
     noised = g.sqrt() * y0 + (1 - g).sqrt() * noise
     assert torch.allclose(y_t, torch.where(hole.bool(), noised, y0), atol=1e-6)
+
+
+def test_init_from_starts_the_raw_weights_from_the_files_raw_weights_else_from_its_ema(tmp_path: Path) -> None:
+    from palette_training.packed_weights import pack_weights
+
+    photos = synthetic_photos(tmp_path / "photos", 2)
+    last = train(tiny_config(photos, tmp_path / "run", steps=2))
+    full, ema_only = pack_weights(last, tmp_path / "full.pt"), pack_weights(last, tmp_path / "ema.pt", ema_only=True)
+    for packed, path, source in ((full, tmp_path / "full.pt", "model"), (ema_only, tmp_path / "ema.pt", "ema")):
+        # lr 0: the raw weights stay where the file put them
+        after = load_checkpoint(train(tiny_config(photos, tmp_path / f"from-{source}", steps=3, lr=0.0,
+                                                  init_from=str(path))))
+        assert all(torch.equal(after["model"][k], t.float()) for k, t in packed[source].items()), source
+    assert any(not torch.equal(full["model"][k], full["ema"][k]) for k in full["ema"])  # the two differ
