@@ -78,15 +78,6 @@ def test_init_from_starts_from_the_ema_and_continues_the_counters(first_run: tup
     assert steps == [4, 5]
 
 
-def test_a_resumed_init_from_run_keeps_its_warmup_start_and_history(first_run: tuple[Path, Path],
-                                                                    tmp_path: Path) -> None:
-    photos, packed_path = first_run
-    started = load_checkpoint(train(tiny_config(photos, tmp_path / "next", steps=5, init_from=str(packed_path))))
-    resumed = load_checkpoint(train(tiny_config(photos, tmp_path / "next", steps=6, init_from=str(packed_path))))
-    assert started["warmup_start"] == resumed["warmup_start"] == 3
-    assert resumed["history"] == started["history"] and resumed["history"][-1]["until_step"] == 3
-
-
 def test_a_checkpoint_in_out_wins_over_init_from(first_run: tuple[Path, Path], tmp_path: Path) -> None:
     photos, packed_path = first_run
     train(tiny_config(photos, tmp_path / "own", steps=2))

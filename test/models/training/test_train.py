@@ -503,3 +503,15 @@ def test_init_from_starts_the_raw_weights_from_the_files_raw_weights_else_from_i
                                                   init_from=str(path))))
         assert all(torch.equal(after["model"][k], t.float()) for k, t in packed[source].items()), source
     assert any(not torch.equal(full["model"][k], full["ema"][k]) for k in full["ema"])  # the two differ
+
+
+def test_a_resumed_init_from_run_keeps_its_warmup_start_and_history(tmp_path: Path) -> None:
+    from palette_training.packed_weights import pack_weights
+
+    photos = synthetic_photos(tmp_path / "photos", 2)
+    packed_path = tmp_path / "packed.pt"
+    pack_weights(train(tiny_config(photos, tmp_path / "first", steps=3)), packed_path)
+    started = load_checkpoint(train(tiny_config(photos, tmp_path / "next", steps=5, init_from=str(packed_path))))
+    resumed = load_checkpoint(train(tiny_config(photos, tmp_path / "next", steps=6, init_from=str(packed_path))))
+    assert started["warmup_start"] == resumed["warmup_start"] == 3
+    assert resumed["history"] == started["history"] and resumed["history"][-1]["until_step"] == 3
