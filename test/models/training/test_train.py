@@ -397,7 +397,7 @@ def test_resume_keeps_the_checkpoints_network_and_refuses_another_prediction(tmp
 
 def test_a_new_run_counts_from_zero_and_a_resumed_one_keeps_its_counts_and_run_id(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ticks = iter(range(10**6))  # a clock that moves 1 ms a reading: the wall time no longer depends on load
+    ticks = iter(range(10**7, 10**8))  # 1 ms a reading from 10,000 s: the wall time no longer depends on load
     clock = type("Clock", (), {"monotonic": staticmethod(lambda: next(ticks) / 1000)})
     monkeypatch.setattr(train_module, "time", clock)
     photos = synthetic_photos(tmp_path / "photos", 2)
