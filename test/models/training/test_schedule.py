@@ -69,16 +69,25 @@ def test_update_ema_moves_each_weight_by_one_minus_decay_and_copies_buffers() ->
     assert torch.equal(ema.running_mean, model.running_mean)
 
 
-def _grad_norms(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    norms: list[float] = []
+def _before_each_adamw_step(monkeypatch: pytest.MonkeyPatch, look) -> None:
+    """Calls look(optimizer) right before every AdamW step: what the step is handed."""
     real_step = torch.optim.AdamW.step
 
-    def step(self, *args, **kwargs):  # the norm the optimiser is handed, after any clipping
-        grads = [p.grad.flatten() for g in self.param_groups for p in g["params"] if p.grad is not None]
-        norms.append(float(torch.cat(grads).norm()))
+    def step(self, *args, **kwargs):
+        look(self)
         return real_step(self, *args, **kwargs)
 
     monkeypatch.setattr(torch.optim.AdamW, "step", step)
+
+
+def _grad_norms(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    norms: list[float] = []
+
+    def norm(optimizer) -> None:  # the norm the optimiser is handed, after any clipping
+        grads = [p.grad.flatten() for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        norms.append(float(torch.cat(grads).norm()))
+
+    _before_each_adamw_step(monkeypatch, norm)
     return norms
 
 
@@ -95,13 +104,8 @@ def test_gradient_clipping_bounds_the_gradient_norm(tmp_path: Path, monkeypatch:
 def test_each_optimiser_step_runs_at_the_learning_rate_of_its_step(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     rates: list[float] = []
-    real_step = torch.optim.AdamW.step
-
-    def step(self, *args, **kwargs):  # the rate AdamW applies is the one in its param group at step()
-        rates.append(self.param_groups[0]["lr"])
-        return real_step(self, *args, **kwargs)
-
-    monkeypatch.setattr(torch.optim.AdamW, "step", step)
+    # the rate AdamW applies is the one in its param group at step()
+    _before_each_adamw_step(monkeypatch, lambda optimizer: rates.append(optimizer.param_groups[0]["lr"]))
     cfg = tiny_config(synthetic_photos(tmp_path / "photos", 2), tmp_path / "run", steps=4, warmup_steps=4, lr=1e-3)
     train(cfg)
     assert rates == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])

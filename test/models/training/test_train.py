@@ -11,7 +11,10 @@ import torch.multiprocessing as mp
 
 import palette_training
 from palette_training import train as train_module
-from palette_training.train import load_checkpoint, setup_distributed, train
+from palette_training.config import PRESETS, to_dict
+from palette_training.diffusion import TrainingSchedule
+from palette_training.packed_weights import pack_weights
+from palette_training.train import build_model, load_checkpoint, save_checkpoint, setup_distributed, train
 
 from training_helpers import synthetic_photos, tiny_config
 
@@ -84,6 +87,14 @@ def test_max_minutes_stops_the_run_with_a_checkpoint(tmp_path: Path) -> None:
     assert ckpt["step"] == 1 and _logged_steps(tmp_path / "run") == [1]
 
 
+def _recording_final_weights(into: dict, real_update):
+    """An update_ema that also keeps the raw weights after each step (the last call: the final ones)."""
+    def spy(ema, model, decay):
+        real_update(ema, model, decay)
+        into["params"] = torch.cat([p.detach().flatten() for p in model.parameters()])
+    return spy
+
+
 def _ddp_worker(rank: int, world: int, store: str, photos: str, out: str, results: str) -> None:
     os.environ.update(WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
@@ -97,10 +108,6 @@ def _ddp_worker(rank: int, world: int, store: str, photos: str, out: str, result
     captured = {}
     real_update, real_batches = train_module.update_ema, train_module.batches
 
-    def spy(ema, model, decay):  # keep the final weights of every rank to compare them
-        real_update(ema, model, decay)
-        captured["params"] = torch.cat([p.detach().flatten() for p in model.parameters()])
-
     def spy_batches(*args, **kwargs):  # keep every rank's first batch
         it = real_batches(*args, **kwargs)
         first = next(it)
@@ -108,7 +115,7 @@ def _ddp_worker(rank: int, world: int, store: str, photos: str, out: str, result
         yield first
         yield from it
 
-    train_module.update_ema = spy
+    train_module.update_ema = _recording_final_weights(captured, real_update)  # every rank's final weights
     train_module.batches = spy_batches
     train_module.train(tiny_config(Path(photos), Path(out), steps=2))
     torch.save(captured["params"], Path(results) / f"rank{rank}.pt")
@@ -129,13 +136,7 @@ def test_ddp_step_with_two_cpu_processes_on_gloo(tmp_path: Path, monkeypatch: py
     # Rank 0 alone (one process, the same seed and the same batches) ends elsewhere: the all-reduce
     # really averaged rank 1's gradients in.
     single: dict[str, torch.Tensor] = {}
-    real_update = train_module.update_ema
-
-    def spy(ema, model, decay):
-        real_update(ema, model, decay)
-        single["params"] = torch.cat([p.detach().flatten() for p in model.parameters()])
-
-    monkeypatch.setattr(train_module, "update_ema", spy)
+    monkeypatch.setattr(train_module, "update_ema", _recording_final_weights(single, train_module.update_ema))
     train(tiny_config(photos, tmp_path / "single", steps=2))
     assert single["params"].shape == rank0.shape and not torch.equal(single["params"], rank0)
 
@@ -275,9 +276,6 @@ def test_load_checkpoint_refuses_a_file_that_would_run_code(tmp_path: Path) -> N
 
 def test_build_model_takes_the_checkpoints_network_over_the_preset(tmp_path: Path) -> None:
     """A resumed or --init-from run keeps the file's architecture, whatever --config says."""
-    from palette_training.config import PRESETS, to_dict
-    from palette_training.train import build_model
-
     cfg = tiny_config(tmp_path, tmp_path / "run", preset="small")
     tiny = to_dict(PRESETS["tiny"])
     assert build_model(cfg, {"unet": tiny}).cfg == PRESETS["tiny"]
@@ -286,9 +284,6 @@ def test_build_model_takes_the_checkpoints_network_over_the_preset(tmp_path: Pat
 
 def test_build_model_switches_the_prediction_of_a_new_run_only(tmp_path: Path) -> None:
     """--prediction v on ε weights: a new run predicts v; resuming one cannot switch; anything but eps/v is refused."""
-    from palette_training.config import PRESETS, to_dict
-    from palette_training.train import build_model
-
     eps_file = {"unet": {**to_dict(PRESETS["tiny"]), "prediction": "eps"}}
     assert build_model(tiny_config(tmp_path, tmp_path, prediction="v"), eps_file).cfg.prediction == "v"
     assert build_model(tiny_config(tmp_path, tmp_path, prediction="eps"), eps_file).cfg.prediction == "eps"
@@ -300,8 +295,6 @@ def test_build_model_switches_the_prediction_of_a_new_run_only(tmp_path: Path) -
 
 
 def test_save_checkpoint_creates_missing_folders_and_leaves_no_temporary_file(tmp_path: Path) -> None:
-    from palette_training.train import save_checkpoint
-
     path = tmp_path / "new" / "run" / "checkpoints" / "last.pt"
     save_checkpoint(path, {"step": 3})
     assert load_checkpoint(path) == {"step": 3}
@@ -437,9 +430,6 @@ def test_compile_wraps_the_network_when_asked_and_the_cpu_keeps_contiguous_weigh
 
 
 def test_checkpoint_and_config_json_record_the_run(tmp_path: Path) -> None:
-    from palette_training.config import PRESETS, to_dict
-    from palette_training.diffusion import TrainingSchedule
-
     photos = synthetic_photos(tmp_path / "photos", 2)
     out = tmp_path / "runs" / "nested" / "run"  # folders that do not exist yet
     cfg = tiny_config(photos, out, steps=1, bf16=False)
@@ -454,10 +444,9 @@ def test_checkpoint_and_config_json_record_the_run(tmp_path: Path) -> None:
 
 
 def test_the_first_line_says_what_the_run_starts_from(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from palette_training.packed_weights import pack_weights
-
     photos = synthetic_photos(tmp_path / "photos", 2)
-    pack_weights(train(tiny_config(photos, tmp_path / "run", steps=1)), packed := tmp_path / "packed.pt")
+    packed = tmp_path / "packed.pt"
+    pack_weights(train(tiny_config(photos, tmp_path / "run", steps=1)), packed)
     opening = "palette train: 313,811 parameters, 2 photos, world 1 on cpu"
     assert capsys.readouterr().out.splitlines()[0] == opening
     train(tiny_config(photos, tmp_path / "run", steps=2))
@@ -492,8 +481,6 @@ def test_the_net_sees_the_noised_target_in_the_hole_and_the_clean_one_around_it(
 
 
 def test_init_from_starts_the_raw_weights_from_the_files_raw_weights_else_from_its_ema(tmp_path: Path) -> None:
-    from palette_training.packed_weights import pack_weights
-
     photos = synthetic_photos(tmp_path / "photos", 2)
     last = train(tiny_config(photos, tmp_path / "run", steps=2))
     full, ema_only = pack_weights(last, tmp_path / "full.pt"), pack_weights(last, tmp_path / "ema.pt", ema_only=True)
@@ -506,8 +493,6 @@ def test_init_from_starts_the_raw_weights_from_the_files_raw_weights_else_from_i
 
 
 def test_a_resumed_init_from_run_keeps_its_warmup_start_and_history(tmp_path: Path) -> None:
-    from palette_training.packed_weights import pack_weights
-
     photos = synthetic_photos(tmp_path / "photos", 2)
     packed_path = tmp_path / "packed.pt"
     pack_weights(train(tiny_config(photos, tmp_path / "first", steps=3)), packed_path)
