@@ -87,6 +87,22 @@ def test_max_minutes_stops_the_run_with_a_checkpoint(tmp_path: Path) -> None:
     assert ckpt["step"] == 1 and _logged_steps(tmp_path / "run") == [1]
 
 
+def test_max_minutes_counts_the_time_since_the_run_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The clock reads 10,000 s at the start and each step takes 10 s: a 30 s limit is passed after
+    # step 4, not at step 1 (the absolute clock) and not never.
+    now = [10_000.0]
+    monkeypatch.setattr(train_module, "time", type("Clock", (), {"monotonic": staticmethod(lambda: now[0])}))
+    real_optimise = train_module.optimise
+
+    def ten_second_step(*args, **kwargs):
+        now[0] += 10.0
+        return real_optimise(*args, **kwargs)
+    monkeypatch.setattr(train_module, "optimise", ten_second_step)
+    photos = synthetic_photos(tmp_path / "photos", 2)
+    ckpt = load_checkpoint(train(tiny_config(photos, tmp_path / "run", steps=1000, max_minutes=0.5)))
+    assert ckpt["step"] == 4 and ckpt["wall_s"] == 40.0 and _logged_steps(tmp_path / "run") == [1, 2, 3, 4]
+
+
 def _recording_final_weights(into: dict, real_update):
     """An update_ema that also keeps the raw weights after each step (the last call: the final ones)."""
     def spy(ema, model, decay):
