@@ -48,6 +48,16 @@ def test_cosine_decay_goes_from_lr_to_lr_final_between_its_start_and_the_last_st
     assert all(a > b for a, b in zip(rates, rates[1:], strict=False))
 
 
+def test_learning_rate_edges_no_warm_up_decay_from_step_one_none_when_it_starts_at_the_end_and_floor_after() -> None:
+    assert learning_rate(_cfg(warmup_steps=1), 0) == learning_rate(_cfg(warmup_steps=0), 0) == pytest.approx(1e-3)
+    from_one = _cfg(warmup_steps=1, lr_decay_start=1, steps=11)
+    assert learning_rate(from_one, 6) == pytest.approx((1e-3 + 1e-5) / 2)  # halfway from step 1 to 11
+    at_the_end = _cfg(lr_decay_start=100, steps=100)  # nothing left to decay over: constant, no 0/0
+    assert learning_rate(at_the_end, 100) == learning_rate(at_the_end, 120) == pytest.approx(1e-3)
+    decayed = _cfg(lr_decay_start=50)
+    assert learning_rate(decayed, 150) == pytest.approx(1e-5)  # a run continued past `steps` stays at lr_final
+
+
 def test_ema_decay_ramps_up_then_holds_the_configured_value() -> None:
     cfg = _cfg(ema_decay=0.999)
     assert ema_decay(cfg, 0) == pytest.approx(0.1)

@@ -11,7 +11,7 @@ import torch.multiprocessing as mp
 
 import palette_training
 from palette_training import train as train_module
-from palette_training.config import PRESETS, to_dict
+from palette_training.config import PRESETS, TASKS, to_dict
 from palette_training.diffusion import TrainingSchedule
 from palette_training.packed_weights import pack_weights
 from palette_training.train import build_model, load_checkpoint, save_checkpoint, setup_distributed, train
@@ -87,20 +87,78 @@ def test_max_minutes_stops_the_run_with_a_checkpoint(tmp_path: Path) -> None:
     assert ckpt["step"] == 1 and _logged_steps(tmp_path / "run") == [1]
 
 
-def test_max_minutes_counts_the_time_since_the_run_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The clock reads 10,000 s at the start and each step takes 10 s: a 30 s limit is passed after
-    # step 4, not at step 1 (the absolute clock) and not never.
+def _clock_of_ten_second_steps(monkeypatch: pytest.MonkeyPatch, step_s: float = 10.0) -> None:
+    """The clock reads 10,000 s at the start and only moves while a step trains, step_s a step."""
     now = [10_000.0]
     monkeypatch.setattr(train_module, "time", type("Clock", (), {"monotonic": staticmethod(lambda: now[0])}))
     real_optimise = train_module.optimise
 
-    def ten_second_step(*args, **kwargs):
-        now[0] += 10.0
+    def timed_step(*args, **kwargs):
+        now[0] += step_s
         return real_optimise(*args, **kwargs)
-    monkeypatch.setattr(train_module, "optimise", ten_second_step)
+    monkeypatch.setattr(train_module, "optimise", timed_step)
+
+
+@pytest.mark.parametrize("max_minutes, last_step", [(0.5, 4), (0.66, 4), (0.7, 5)])
+def test_max_minutes_counts_the_time_since_the_run_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          max_minutes: float, last_step: int) -> None:
+    # Steps of 10 s: a 30 s limit is reached at step 3 and passed at step 4 (not at step 1, as the
+    # absolute clock would be); 39.6 s is passed at step 4, 42 s at step 5. The stop logs, draws and
+    # saves its last step whatever the intervals.
+    _clock_of_ten_second_steps(monkeypatch)
     photos = synthetic_photos(tmp_path / "photos", 2)
-    ckpt = load_checkpoint(train(tiny_config(photos, tmp_path / "run", steps=1000, max_minutes=0.5)))
-    assert ckpt["step"] == 4 and ckpt["wall_s"] == 40.0 and _logged_steps(tmp_path / "run") == [1, 2, 3, 4]
+    ckpt = load_checkpoint(train(tiny_config(photos, tmp_path / "run", steps=1000, max_minutes=max_minutes,
+                                             log_every=3, sample_every=3)))
+    assert ckpt["step"] == last_step and ckpt["wall_s"] == 10.0 * last_step
+    assert _logged_steps(tmp_path / "run") == [3, last_step]
+    assert sorted(p.name for p in (tmp_path / "run" / "samples").iterdir()) == \
+        ["step-0000003.png", f"step-{last_step:07d}.png"]
+
+
+def test_the_loss_log_and_the_sample_grids_follow_their_intervals_and_the_last_step(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _clock_of_ten_second_steps(monkeypatch, step_s=10.123456)
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []  # each step's per-sample losses and task ids
+    real_optimise, real_batches = train_module.optimise, train_module.batches
+
+    def spy_batches(*args, **kwargs):
+        for batch in real_batches(*args, **kwargs):
+            seen.append((torch.empty(0), batch["task"].clone()))
+            yield batch
+
+    def spy_optimise(*args, **kwargs):
+        per_sample = real_optimise(*args, **kwargs)
+        seen[-1] = (per_sample.detach().float().clone(), seen[-1][1])
+        return per_sample
+    monkeypatch.setattr(train_module, "batches", spy_batches)
+    monkeypatch.setattr(train_module, "optimise", spy_optimise)
+    photos = synthetic_photos(tmp_path / "photos", 2)
+    # Two of the four tasks, so the others must not appear in the per-task losses; a long warm-up, so
+    # each step has its own learning rate.
+    cfg = tiny_config(photos, tmp_path / "run", steps=5, log_every=2, sample_every=2, warmup_steps=10,
+                      mix_uncrop=0.0, mix_jpeg=0.0)
+    train(cfg)
+    records = [json.loads(line) for line in (tmp_path / "run" / "loss.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4, 5]
+    for record, window in zip(records, [seen[0:2], seen[2:4], seen[4:5]], strict=True):
+        step = record["step"]
+        losses = torch.cat([w[0] for w in window]).numpy()
+        tasks = torch.cat([w[1] for w in window]).numpy()
+        expected_per_task = {name: float(losses[tasks == i].mean()) for i, name in enumerate(TASKS)
+                             if (tasks == i).any()}
+        assert set(record) == {"step", "loss", "loss_per_task", "lr", "samples_seen", "wall_s"}
+        assert set(expected_per_task) <= {"inpaint", "colorize"}
+        assert record["loss_per_task"] == pytest.approx(expected_per_task)
+        assert record["loss"] == pytest.approx(float(losses.mean()))
+        assert record["lr"] == pytest.approx(1e-4 * step)  # the rate of the step just taken (step - 1)
+        assert record["samples_seen"] == 4 * step
+        assert record["wall_s"] == round(10.123456 * step, 2)
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("step ")]
+    assert [" ".join(line.split()[:2] + line.split()[4:]) for line in printed] == \
+        ["step 2 samples 8 20s", "step 4 samples 16 40s", "step 5 samples 20 51s"]
+    assert [float(line.split()[3]) for line in printed] == pytest.approx([r["loss"] for r in records], abs=1e-4)
+    assert sorted(p.name for p in (tmp_path / "run" / "samples").iterdir()) == \
+        ["step-0000002.png", "step-0000004.png", "step-0000005.png"]
 
 
 def _recording_final_weights(into: dict, real_update):
@@ -134,6 +192,8 @@ def _ddp_worker(rank: int, world: int, store: str, photos: str, out: str, result
     train_module.update_ema = _recording_final_weights(captured, real_update)  # every rank's final weights
     train_module.batches = spy_batches
     train_module.train(tiny_config(Path(photos), Path(out), steps=2))
+    # train() leaves no process group behind (a next stint in this process would otherwise find a stale one)
+    assert not train_module.dist.is_initialized(), f"rank {rank}: the process group outlived train()"
     torch.save(captured["params"], Path(results) / f"rank{rank}.pt")
     torch.save(captured["first_y"], Path(results) / f"rank{rank}-y.pt")
 
@@ -395,6 +455,35 @@ def test_train_builds_its_data_and_sample_grid_from_the_config(tmp_path: Path, m
     assert not any(np.array_equal(a["y"], b["y"]) for a, b in zip(grid, seen["grid"][0], strict=True))
 
 
+def test_describe_hardware_names_the_gpu_or_the_cpus_model_and_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = []
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: asked.append(device) or "H100 80GB HBM3")
+    assert train_module.describe_hardware(torch.device("cuda", 0)) == "NVIDIA H100 80GB HBM3 (CUDA)"
+    assert asked == [torch.device("cuda", 0)]
+
+    cpuinfo = "processor\t: 0\nvendor_id\t: Vendor\nmodel name\t: Test CPU 9000 @ 3.00GHz: v2\nflags\t: avx\n"
+    real_read_text = Path.read_text
+    proc_missing = [False]
+
+    def read_text(self: Path, *args, **kwargs) -> str:
+        if str(self) == "/proc/cpuinfo":
+            if proc_missing[0]:
+                raise FileNotFoundError(self)
+            return cpuinfo
+        return real_read_text(self, *args, **kwargs)
+    monkeypatch.setattr(Path, "read_text", read_text)
+    monkeypatch.setattr(train_module.platform, "processor", lambda: "Fancy Processor")
+    monkeypatch.setattr(train_module.platform, "machine", lambda: "riscv64")
+    threads = torch.get_num_threads()
+    assert train_module.describe_hardware(torch.device("cpu")) == f"Test CPU 9000 @ 3.00GHz: v2 CPU, {threads} threads"
+    cpuinfo = "processor\t: 0\n"  # no model name (some ARM kernels): the platform's name
+    assert train_module.describe_hardware(torch.device("cpu")) == f"Fancy Processor CPU, {threads} threads"
+    proc_missing[0] = True  # no /proc (macOS): the platform's name, else its machine type
+    assert train_module.describe_hardware(torch.device("cpu")) == f"Fancy Processor CPU, {threads} threads"
+    monkeypatch.setattr(train_module.platform, "processor", lambda: "")
+    assert train_module.describe_hardware(torch.device("cpu")) == f"riscv64 CPU, {threads} threads"
+
+
 def test_resume_keeps_the_checkpoints_network_and_refuses_another_prediction(tmp_path: Path) -> None:
     photos = synthetic_photos(tmp_path / "photos", 2)
     train(tiny_config(photos, tmp_path / "run", steps=2, prediction="v"))
@@ -516,3 +605,6 @@ def test_a_resumed_init_from_run_keeps_its_warmup_start_and_history(tmp_path: Pa
     resumed = load_checkpoint(train(tiny_config(photos, tmp_path / "next", steps=6, init_from=str(packed_path))))
     assert started["warmup_start"] == resumed["warmup_start"] == 3
     assert resumed["history"] == started["history"] and resumed["history"][-1]["until_step"] == 3
+    # the log's learning rates re-warm from step 3 too (2 warm-up steps: half the rate, then all of it)
+    rates = [json.loads(line)["lr"] for line in (tmp_path / "next" / "loss.jsonl").read_text().splitlines()]
+    assert rates == pytest.approx([5e-4, 1e-3, 1e-3])
