@@ -287,9 +287,17 @@ describe('runFill', () => {
     const { run } = fakeRun(holeColorModel);
     await expect(runFill({ image, mask: createMask(100, 150) }, G, run, 1)).rejects.toMatchObject({
       code: 'MASK_SIZE_MISMATCH',
+      message: 'the mask is 100×150 but the image is 200×150',
+    });
+    await expect(runFill({ image, mask: createMask(200, 100) }, G, run, 1)).rejects.toMatchObject({
+      code: 'MASK_SIZE_MISMATCH', // the height alone differs
+      message: 'the mask is 200×100 but the image is 200×150',
     });
     await expect(runFill({ image, mask: createMask(200, 150) }, G, run, 1)).rejects.toBeInstanceOf(DaemonError);
-    await expect(runFill({ image, mask: createMask(200, 150) }, G, run, 1)).rejects.toMatchObject({ code: 'MASK_EMPTY' });
+    await expect(runFill({ image, mask: createMask(200, 150) }, G, run, 1)).rejects.toMatchObject({
+      code: 'MASK_EMPTY',
+      message: expect.stringMatching(/no pixel ≥ \d+: nothing to fill/),
+    });
     await expect(runFill({ image, mask }, G, run, 0)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
@@ -303,5 +311,6 @@ describe('runFill', () => {
     const b = await runFill({ image, mask: all }, G, run, 1);
     expect(b.layers[0]).toMatchObject({ x: 0, y: 0, width: 200, height: 150 });
     expect(jobs[1]!.holeFraction).toBe(1);
+    expect(jobs.map((j) => j.label)).toEqual(['fill', 'fill']); // the progress line's name
   });
 });
