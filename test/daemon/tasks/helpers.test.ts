@@ -3,7 +3,7 @@ import { dilateMask, erodeMask } from '../../../daemon/mask-morphology.ts';
 import { chroma601, compositeLayer, createMask, luma601, lumaExact, maskBounds, ycbcrToRgb } from '../../../daemon/pixels.ts';
 import { containsRect } from '../../../daemon/rect.ts';
 import { contextCrop } from '../../../daemon/tasks/context-crop.ts';
-import { assertGeometry, fitJobSize } from '../../../daemon/tasks/job-size.ts';
+import { assertGeometry, assertVariants, fitJobSize } from '../../../daemon/tasks/job-size.ts';
 import { maskToHole, padReflect, reflectIndex, rgbaToTensor, tensorToRgba } from '../../../daemon/tensor-image.ts';
 import { circleMask, patternImage, rectMask } from './test-images.ts';
 
@@ -67,6 +67,20 @@ describe('assertGeometry', () => {
     }
     expect(() => assertGeometry({ workingSize: 8, sizeMultiple: 8 })).not.toThrow();
     expect(() => assertGeometry({ workingSize: 1, sizeMultiple: 1 })).not.toThrow();
+    expect(() => assertGeometry({ workingSize: 7, sizeMultiple: 8 })).toThrow(
+      'model geometry needs integer workingSize ≥ sizeMultiple ≥ 1, got 7 and 8',
+    );
+  });
+});
+
+describe('assertVariants', () => {
+  it('refuses a variant count that is not a positive integer, saying which', () => {
+    for (const v of [0, -1, 1.5, Number.NaN]) {
+      expect(() => assertVariants(v), String(v)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', message: `variants must be a positive integer, got ${v}` }),
+      );
+    }
+    expect(() => assertVariants(1)).not.toThrow();
   });
 });
 

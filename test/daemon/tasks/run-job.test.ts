@@ -39,6 +39,11 @@ describe('runChecked', () => {
     for (const [name, j, variants] of bad) {
       const run = answering();
       await expect(runChecked(run, j, variants, G), name).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('job "fill"') });
+      if (!j.hole) {
+        await expect(runChecked(run, j, variants, G), name).rejects.toMatchObject({
+          message: `job "fill" is ${j.width}×${j.height} with cond of ${j.cond.length} values; needs multiples of 8 and ${variants}×3×H×W values`,
+        });
+      }
       expect(run.calls, name).toBe(0);
     }
     // groups × variants items: 3 groups of 2 need 6 items
@@ -51,6 +56,9 @@ describe('runChecked', () => {
     await expect(runChecked(answering(1), job(8, 8, 2), 2, G)).rejects.toMatchObject({ code: 'MODEL_RUN_FAILED', message: expect.stringContaining('expected 2 of 192') });
     await expect(runChecked(answering(2, 191), job(8, 8, 2), 2, G)).rejects.toMatchObject({ code: 'MODEL_RUN_FAILED' });
     const oneShort: RunModelJob = async (j) => [new Float32Array(3 * j.width * j.height), new Float32Array(5)]; // only the second is short
-    await expect(runChecked(oneShort, job(8, 8, 2), 2, G)).rejects.toMatchObject({ code: 'MODEL_RUN_FAILED' });
+    await expect(runChecked(oneShort, job(8, 8, 2), 2, G)).rejects.toMatchObject({
+      code: 'MODEL_RUN_FAILED',
+      message: 'job "fill" returned 2 samples of lengths [192, 5]; expected 2 of 192',
+    });
   });
 });
