@@ -97,6 +97,19 @@ describe('smoothFill', () => {
     expect([...smoothFill(values, new Float32Array(64).fill(1), 8, 8)].every((v) => v === 0)).toBe(true);
     expect(smoothFill(values, new Float32Array(64), 8, 8)).toEqual(values);
   });
+
+  it('leaves its input alone and counts a hole value of exactly 0.5 as known', () => {
+    const values = tensor(8, 8, (x, y) => (x + y) / 16);
+    const before = values.slice();
+    const hole = holeWhere(8, 8, (x) => x >= 4);
+    smoothFill(values, hole, 8, 8);
+    smoothFill(values, new Float32Array(64).fill(1), 8, 8);
+    expect(values).toEqual(before); // the caller's cond is not rewritten
+    mirrorFill(values, hole, 8, 8, 'right');
+    expect(values).toEqual(before);
+    const half = new Float32Array(64).fill(0.5); // a soft edge's middle: known, so nothing to fill
+    expect(smoothFill(values, half, 8, 8)).toEqual(values);
+  });
 });
 
 describe('mirrorFill', () => {
