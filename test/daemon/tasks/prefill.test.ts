@@ -110,6 +110,14 @@ describe('smoothFill', () => {
     const half = new Float32Array(64).fill(0.5); // a soft edge's middle: known, so nothing to fill
     expect(smoothFill(values, half, 8, 8)).toEqual(values);
   });
+
+  it('fills the one hole pixel of a 2×2 image with the mean of the three known ones', () => {
+    const values = new Float32Array([0.1, 0.2, 0.3, 9, 0, 0, 0, 0, 0.4, 0.5, 0.6, 9]); // R, G, B planes
+    const out = smoothFill(values, new Float32Array([0, 0, 0, 1]), 2, 2);
+    expect(out[3]).toBeCloseTo(0.2, 6);
+    expect(out[7]).toBeCloseTo(0, 6);
+    expect(out[11]).toBeCloseTo(0.5, 6);
+  });
 });
 
 describe('mirrorFill', () => {
@@ -132,6 +140,16 @@ describe('mirrorFill', () => {
     const top = mirrorFill(values, holeWhere(W, H, (_x, y) => y < 3), W, H, 'top');
     for (let d = 1; d <= 3; d++) expect(top[(3 - d) * W + 5]).toBe(values[(3 + d) * W + 5]);
     expect(top[2 * W * H + (3 - 1) * W + 5]).toBe(values[2 * W * H + (3 + 1) * W + 5]); // every channel
+  });
+
+  it('reflects a short known run far from the edge back and forth, and copies a single known pixel', () => {
+    // Known: the last two columns (6, 7); a left frontier 6 columns deep takes 7, 6, 7, 6, 7, 6 going left.
+    const w = 8;
+    const v = tensor(w, 2, (x, y) => x + 10 * y);
+    const out = mirrorFill(v, holeWhere(w, 2, (x) => x < 6), w, 2, 'left');
+    expect(Array.from(out.subarray(0, w))).toEqual([6, 7, 6, 7, 6, 7, 6, 7]);
+    const single = mirrorFill(v, holeWhere(w, 2, (x) => x !== 3), w, 2, 'left'); // only column 3 known
+    expect(Array.from(single.subarray(w, 2 * w))).toEqual(Array(w).fill(13));
   });
 
   it('repeats the reflection when the hole is deeper than the known part', () => {
