@@ -33,7 +33,7 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
     for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
         kind = hints[f.name]
-        if kind is bool:
+        if kind in (bool, bool | None):  # bool | None: --flag True, --no-flag False, neither the default
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
         elif typing.get_origin(kind) is typing.Literal:
             parser.add_argument(flag, choices=typing.get_args(kind), default=f.default)

@@ -18,17 +18,16 @@ counters, no optimizer state) is where every stint starts and what it overwrites
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import fcntl
 import json
 import os
 import platform
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import typing
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +36,7 @@ import torch
 
 from .config import TrainConfig, unet_config_from_dict
 from .packed_weights import PACKED_FORMAT, pack_weights, preset_name
+from .precision import cpu_has_fast_bf16
 
 HERE = Path(__file__).resolve().parents[1]  # models/training
 DEFAULT_WEIGHTS = HERE.parent / "checkpoints" / "small-latest.pt"
@@ -95,16 +95,6 @@ def lower_priority(nice: int) -> str:
     except OSError:
         os.nice(max(0, nice))
         return f"nice {nice}"
-
-
-def cpu_has_fast_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """bf16 autocast trains 1.75–2× faster than fp32 on CPUs with AVX-512 BF16 or AMX (models/README.md);
-    without them it is emulated, about 40× slower (an AMD EPYC without AVX-512, 2026-12-03), so fp32."""
-    try:
-        text = cpuinfo.read_text()
-    except OSError:
-        return False
-    return re.search(r"\b(avx512_bf16|amx_bf16)\b", text) is not None
 
 
 def stint_config(weights: Path, run: Path, data: Path, minutes: float, overrides: dict) -> TrainConfig:
@@ -298,14 +288,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.commit:
             commit(args.weights, args.run)
         return 0
-    fields = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
+    hints = typing.get_type_hints(TrainConfig)
     overrides: dict = {}
     for item in args.set:
         key, _, value = item.partition("=")
-        if key not in fields:
+        if key not in hints:
             p.error(f"--set {item}: no TrainConfig field {key!r}")
-        default = getattr(TrainConfig(), key)
-        overrides[key] = (value.lower() in ("1", "true", "yes")) if isinstance(default, bool) else type(default)(value)
+        if hints[key] in (bool, bool | None):
+            overrides[key] = value.lower() in ("1", "true", "yes")
+        else:
+            overrides[key] = type(getattr(TrainConfig(), key))(value)
     try:
         run_stint(args.weights, args.run, args.data, args.minutes, args.pack_minutes, args.nice, overrides)
     except LockHeld as error:

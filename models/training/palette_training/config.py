@@ -116,9 +116,10 @@ class TrainConfig:
     val_data: str = ""  # photos for the periodic sample grids (default: a few training photos)
     device: str = "auto"
     channels_last: bool = True  # on CUDA only
-    # bf16 autocast (fp32 master weights, loss in fp32): on CUDA, and on CPUs too, where AMX-BF16
-    # makes it ~2× faster (models/README.md, "Training speed"). --no-bf16 for fp32.
-    bf16: bool = True
+    # bf16 autocast (fp32 master weights, loss in fp32). None: where the device computes bf16 natively
+    # (CUDA; CPUs with AVX-512 BF16 or AMX, ~2× faster there), fp32 elsewhere (emulated bf16 is 20-40×
+    # slower: precision.py). --bf16 / --no-bf16 force either.
+    bf16: bool | None = None
     compile: bool = False
 
     def task_mix(self) -> dict[str, float]:

@@ -15,7 +15,6 @@ import platform
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from .cpu_share import CoreShare
 from .data import PhotoSet, ScaleBuckets, TaskExamples, batches, fixed_examples
 from .diffusion import TrainingSchedule, eps_loss_per_sample, noisy_target, sample_gamma
 from .packed_weights import earlier_segments, load_init_weights
+from .precision import autocast_context, resolve_bf16
 from .sample_grid import write_sample_grid
 from .unet import PaletteUNet, count_parameters
 
@@ -120,11 +120,6 @@ def build_model(cfg: TrainConfig, checkpoint: dict | None, resuming: bool = Fals
     return PaletteUNet(unet_cfg)
 
 
-def autocast_context(device: torch.device, bf16: bool):
-    """bf16 autocast on any device: matmuls and convolutions in bf16, weights, optimizer and loss in fp32."""
-    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
-
-
 def optimise(net: torch.nn.Module, model: PaletteUNet, ema: torch.nn.Module, optimizer: torch.optim.Optimizer,
              cond: torch.Tensor, y_t: torch.Tensor, gamma: torch.Tensor, noise: torch.Tensor, hole: torch.Tensor,
              cfg: TrainConfig, step: int, warmup_start: int, autocast) -> torch.Tensor:
@@ -195,7 +190,8 @@ def train(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None,
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[d.device.index] if use_cuda else None)
     if cfg.compile:
         net = torch.compile(net)
-    autocast = autocast_context(d.device, cfg.bf16)
+    bf16, precision_line = resolve_bf16(cfg.bf16, d.device)
+    autocast = autocast_context(d.device, bf16)
 
     schedule = TrainingSchedule()
     schedule_gammas = torch.from_numpy(schedule.gammas())
@@ -205,6 +201,7 @@ def train(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None,
               f"at step {step}" if step else
               f"palette train: {count_parameters(model):,} parameters, {len(photos)} photos, "
               f"world {d.world} on {d.device}", flush=True)
+        print(precision_line, flush=True)
         (out / "config.json").parent.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps({"train": to_dict(cfg), "unet": to_dict(model.cfg)}, indent=2))
 
@@ -213,7 +210,7 @@ def train(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None,
                 "step": step, "samples_seen": samples_seen, "wall_s": wall_s, "unet": to_dict(model.cfg),
                 "train": to_dict(cfg), "schedule": schedule.describe(), "world": d.world,
                 "hardware": describe_hardware(d.device), "warmup_start": warmup_start, "history": history,
-                "run_id": run_id, "precision": "bf16 autocast" if cfg.bf16 else "fp32"}
+                "run_id": run_id, "precision": "bf16 autocast" if bf16 else "fp32"}
 
     # ---- loop
     data_iter = batches(dataset, step, buckets, d.rank, cfg.num_workers)

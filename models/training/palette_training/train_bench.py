@@ -24,7 +24,8 @@ import torch
 from .config import PRESETS, TrainConfig
 from .data import PhotoSet, ScaleBuckets, TaskExamples, batches
 from .diffusion import TrainingSchedule, noisy_target, sample_gamma
-from .train import autocast_context, optimise
+from .precision import autocast_context, device_has_fast_bf16
+from .train import optimise
 from .unet import PaletteUNet
 
 
@@ -104,14 +105,19 @@ def main(argv: list[str] | None = None) -> int:
     batch = next(batches(dataset, 0, buckets, 0, 0))
     gammas = torch.from_numpy(TrainingSchedule().gammas())
 
+    # Said before timing: without native bf16 the bf16 runs are emulated and take minutes a step.
+    native = device_has_fast_bf16(torch.device("cpu"))
+    print(f"preset {args.preset}, {args.resolution}×{args.resolution}, batch {args.batch_size}, "
+          f"{torch.get_num_threads()} threads, median of {args.repeats} × {args.steps} steps; "
+          + ("this CPU computes bf16 natively" if native else
+             "this CPU has no AVX-512 BF16 or AMX: bf16 is emulated (20-40x slower; training uses fp32 here)"),
+          flush=True)
     rates: dict[str, list[float]] = {"fp32": [], "bf16": []}
     for _ in range(args.repeats):
         for name, bf16 in (("fp32", False), ("bf16", True)):
             rates[name].append(time_steps(args.preset, batch, args.steps, bf16, gammas))
     data_rates = {f"{w} workers": time_data(dataset, buckets, w, 20) for w in (0, args.workers)}
     med = {k: statistics.median(v) for k, v in rates.items()}
-    print(f"preset {args.preset}, {args.resolution}×{args.resolution}, batch {args.batch_size}, "
-          f"{torch.get_num_threads()} threads, median of {args.repeats} × {args.steps} steps")
     print(f"{'configuration':<34}{'samples/s':>10}")
     print(f"{'training step, fp32':<34}{med['fp32']:>10.1f}   runs {', '.join(f'{r:.1f}' for r in rates['fp32'])}")
     bf16_runs = ", ".join(f"{r:.1f}" for r in rates["bf16"])
@@ -120,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, rate in data_rates.items():
         print(f"{'data pipeline alone, ' + name:<34}{rate:>10.1f}")
     report = {"preset": args.preset, "resolution": args.resolution, "batch_size": args.batch_size,
-              "threads": torch.get_num_threads(), "train_samples_per_s": rates, "median": med,
+              "threads": torch.get_num_threads(), "native_bf16": native, "train_samples_per_s": rates, "median": med,
               "bf16_over_fp32": med["bf16"] / med["fp32"], "data_samples_per_s": data_rates}
     if args.loss_steps:
         curves = loss_curves(args.preset, dataset, buckets, args.loss_steps, gammas)

@@ -163,14 +163,3 @@ def test_commit_fills_in_the_loss_of_a_stint_line_written_without_it(tmp_path, m
     written = json.loads((weights.parent / "stints.jsonl").read_text())
     assert written["loss"] == [[100, 100, 1.0], [200, 200, 1.0]]
     assert calls[-1][:2] == ["git", "commit"] and "+250 samples" in calls[-1][3]
-
-
-def test_stints_train_in_bf16_only_where_the_cpu_has_it(tmp_path):
-    from palette_training.background import cpu_has_fast_bf16
-
-    for flags, fast in (("fpu sse2 avx2 avx512f avx512_bf16", True), ("fpu sse2 amx_bf16 amx_tile", True),
-                        ("fpu sse2 avx2 fma", False), ("fpu avx512f avx512bw", False)):
-        info = tmp_path / "cpuinfo"
-        info.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
-        assert cpu_has_fast_bf16(info) is fast, flags
-    assert cpu_has_fast_bf16(tmp_path / "missing") is False
