@@ -9,6 +9,7 @@ import { assertRgba, createMask, createRgba } from '../pixels.ts';
 import type { Rect } from '../rect.ts';
 import { cropMask, cropRgba, maskToHole, pasteRgba, rgbaToTensor, tensorToRgba } from '../tensor-image.ts';
 import { layerFromAlpha } from './composite.ts';
+import { GRAIN_SEED, matchGrain } from './grain.ts';
 import { assertGeometry, assertVariants } from './job-size.ts';
 import { mirrorFill } from './prefill.ts';
 import { runChecked } from './run-job.ts';
@@ -29,6 +30,8 @@ export interface UncropInput {
 
 /** Canvas size limit: beyond this one variant's canvas alone would take gigabytes. */
 const MAX_CANVAS_PIXELS = 100_000_000;
+/** The least upscale (window px per working-size px) at which the new area gets grain. */
+export const UNCROP_GRAIN_MIN_UPSCALE = 3;
 
 function checkExtension(image: RgbaImage, e: Extension): void {
   const bad = SIDES.filter((s) => !Number.isInteger(e[s]) || e[s] < 0);
@@ -127,7 +130,11 @@ export async function runUncrop(
   for (let y = original.y; y < original.y + original.height; y++) {
     fresh.data.fill(0, y * canvas.width + original.x, y * canvas.width + original.x + original.width);
   }
-  const layers: RgbaLayer[] = canvases.map((c) => {
+  // Passes upscaled ≥ 3× from their working size are soft at 100 % zoom: the new area gets the photo's
+  // grain (grain.ts). At 2× it made the evaluation worse (models/README.md, "Grain"), so not there.
+  const upscaled = plan.windows.some((w) => w.rect.width >= UNCROP_GRAIN_MIN_UPSCALE * w.jobWidth);
+  const layers: RgbaLayer[] = canvases.map((c, index) => {
+    if (upscaled) matchGrain(c, c, fresh, { seed: GRAIN_SEED + index });
     const layer = layerFromAlpha(c, fresh, 0, 0);
     if (!layer) throw new DaemonError('INVALID_ARGUMENT', 'uncrop produced no new area');
     return layer;

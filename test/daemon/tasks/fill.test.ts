@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DaemonError } from '../../../daemon/errors.ts';
+import { createNormalStream } from '../../../daemon/sampling/random.ts';
 import { dilateMask } from '../../../daemon/mask-morphology.ts';
 import { compositeLayer, createMask, maskBounds } from '../../../daemon/pixels.ts';
 import { containsRect, type Rect } from '../../../daemon/rect.ts';
@@ -159,6 +160,37 @@ describe('runFill', () => {
     expect(a!.data.subarray(centre, centre + 3)).not.toEqual(b!.data.subarray(centre, centre + 3));
     expect(b!.data.subarray(centre, centre + 3)).not.toEqual(c!.data.subarray(centre, centre + 3));
     expect(a!.data[centre]).toBeGreaterThan(200); // variant 0 is red in the hole
+  });
+
+  it('gives an upscaled fill the grain of its surroundings, and a fill at full resolution none', async () => {
+    // Grey 128 with strong pixel noise; the fake model fills the hole with one flat colour.
+    const size = 256;
+    const grainy = greyImage(size, size, 128);
+    const draw = createNormalStream(3);
+    for (let i = 0; i < size * size; i++) {
+      const v = Math.round(128 + 20 * draw());
+      grainy.data.set([v, v, v], i * 4);
+    }
+    /** Mean squared difference from the left/right neighbours' mean over the hole's inner part (red). */
+    const spread = (img: RgbaImage, r: Rect): number => {
+      let sum = 0;
+      for (let y = r.y; y < r.y + r.height; y++) {
+        for (let x = r.x; x < r.x + r.width; x++) {
+          const p = (y * size + x) * 4;
+          sum += ((img.data[p] ?? 0) - ((img.data[p - 4] ?? 0) + (img.data[p + 4] ?? 0)) / 2) ** 2;
+        }
+      }
+      return sum / (r.width * r.height);
+    };
+    const big: Rect = { x: 64, y: 64, width: 128, height: 128 }; // crop ≈ 256 px, job 64: upscaled
+    const bigFill = await runFill({ image: grainy, mask: rectMask(size, size, big) }, G, fakeRun(holeConstantModel([0.2, 0.2, 0.2])).run, 1);
+    const inner: Rect = { x: 80, y: 80, width: 96, height: 96 };
+    const ratio = spread(compositeLayer(grainy, bigFill.layers[0]!), inner) / spread(grainy, inner);
+    expect(ratio).toBeGreaterThan(0.03);
+    expect(ratio).toBeLessThan(0.5);
+    const small: Rect = { x: 120, y: 120, width: 12, height: 12 }; // crop at most the working size
+    const smallFill = await runFill({ image: grainy, mask: rectMask(size, size, small) }, G, fakeRun(holeConstantModel([0.2, 0.2, 0.2])).run, 1);
+    expect(spread(compositeLayer(grainy, smallFill.layers[0]!), { x: 123, y: 123, width: 6, height: 6 })).toBe(0);
   });
 
   it('sends a working-size job with the hole marked, whatever the image size', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compositeLayer, createRgba } from '../../../daemon/pixels.ts';
+import { createNormalStream } from '../../../daemon/sampling/random.ts';
 import { pasteRgba } from '../../../daemon/tensor-image.ts';
 import { planUncrop } from '../../../daemon/tasks/uncrop-plan.ts';
 import { runUncrop, type Extension } from '../../../daemon/tasks/uncrop.ts';
@@ -14,6 +15,14 @@ function result(image: RgbaImage, e: Extension, out: TaskOutput, variant: number
   const base = createRgba(out.canvas.width, out.canvas.height);
   pasteRgba(base, image, e.left, e.top);
   return compositeLayer(base, out.layers[variant]!);
+}
+
+/** One grey level everywhere: no grain at all (greyImage is dithered). */
+function solid(width: number, height: number, level: number): RgbaImage {
+  const img = createRgba(width, height);
+  img.data.fill(level);
+  for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255;
+  return img;
 }
 
 function expectOriginalUntouched(image: RgbaImage, e: Extension, composed: RgbaImage): void {
@@ -166,7 +175,9 @@ describe('runUncrop', () => {
       return out;
     };
     const { run } = fakeRun(byPass);
-    const out = await runUncrop({ image, extend: ext({ right: 120 }) }, G, run, 1);
+    // A flat photo has no grain to match (grain.ts), so each pass's colour comes through exactly.
+    const flat = solid(image.width, image.height, 90);
+    const out = await runUncrop({ image: flat, extend: ext({ right: 120 }) }, G, run, 1);
     const layer = out.layers[0]!;
     const pass1 = Math.round(((-0.8 + 1) / 2) * 255);
     // Pass 1 (80-px window at x 80) generated x 120…159; pass 2 starts at x 160.
@@ -176,6 +187,51 @@ describe('runUncrop', () => {
         expect([...layer.data.subarray(p, p + 4)]).toEqual([pass1, pass1, pass1, 255]);
       }
     }
+  });
+
+  it('gives the new area the photo’s grain when the passes were upscaled ≥ 3×, reproducibly per variant, and none below', async () => {
+    // A grainy photo, extended 3× through 64-px working windows (upscaled ~2×): the fake model's flat
+    // colour comes back with grain; the original stays bit-exact.
+    const grainy = solid(120, 80, 128);
+    const draw = createNormalStream(5);
+    for (let i = 0; i < 120 * 80; i++) {
+      const v = Math.round(128 + 20 * draw());
+      grainy.data.set([v, v, v], i * 4);
+    }
+    const fineSpread = (img: RgbaImage, x0: number, x1: number): number => {
+      let sum = 0;
+      let n = 0;
+      for (let y = 1; y < img.height - 1; y++) {
+        for (let x = x0; x < x1; x++) {
+          const p = (y * img.width + x) * 4;
+          sum += ((img.data[p] ?? 0) - ((img.data[p - 4] ?? 0) + (img.data[p + 4] ?? 0)) / 2) ** 2;
+          n++;
+        }
+      }
+      return sum / n;
+    };
+    const e = ext({ right: 240 });
+    // Working size 16: 80-px-tall windows are upscaled 5× (≥ UNCROP_GRAIN_MIN_UPSCALE).
+    const G16: ModelGeometry = { workingSize: 16, sizeMultiple: 8 };
+    const once = await runUncrop({ image: grainy, extend: e }, G16, fakeRun(holeColorModel).run, 2);
+    const again = await runUncrop({ image: grainy, extend: e }, G16, fakeRun(holeColorModel).run, 2);
+    expect(again.layers[0]!.data).toEqual(once.layers[0]!.data);
+    for (const v of [0, 1]) {
+      const composed = result(grainy, e, once, v);
+      expectOriginalUntouched(grainy, e, composed);
+      // About (0.65 × 0.5)² of the photo's: the finest band only, at GRAIN_GAIN of its amplitude.
+      const ratio = fineSpread(composed, 130, 350) / fineSpread(composed, 1, 119);
+      expect(ratio).toBeGreaterThan(0.03);
+      expect(ratio).toBeLessThan(0.5);
+    }
+    // A photo with no grain gives the new area none: only the fake model's flat colour and pass seams.
+    const flat = solid(120, 80, 90);
+    const plain = result(flat, e, await runUncrop({ image: flat, extend: e }, G16, fakeRun(holeColorModel).run, 1), 0);
+    const noisy = result(flat, e, once, 0);
+    expect(fineSpread(plain, 130, 350)).toBeLessThan(0.5 * fineSpread(noisy, 130, 350));
+    // At working size 64 the same windows are upscaled 1.25×: no grain (it made 2× extensions worse).
+    const mild = result(grainy, e, await runUncrop({ image: grainy, extend: e }, G, fakeRun(holeColorModel).run, 1), 0);
+    expect(fineSpread(mild, 130, 350)).toBeLessThan(0.2 * fineSpread(result(grainy, e, once, 0), 130, 350));
   });
 
   it('refuses a canvas over 100 megapixels before any model call', async () => {
