@@ -72,7 +72,7 @@ export function chromaRefinement(image: RgbaImage, quantization: JpegQuantizatio
 /**
  * Mean over the (2r+1)² window around each pixel, clipped at the image edge (the mean of the pixels
  * inside), by running sums along rows and then columns: O(1) per pixel whatever the radius. Exported
- * for its tests.
+ * for its tests and for grain.ts.
  */
 export function boxMean(src: Float32Array, width: number, height: number, r: number, tmp: Float32Array, out: Float32Array): void {
   for (let y = 0; y < height; y++) {

@@ -15,7 +15,7 @@ import { cropMask, cropRgba, maskToHole, repeatBatch, rgbaToTensor, tensorToRgba
 import { matchSeamColors } from './color-match.ts';
 import { featherMask, featherReach, layerFromAlpha } from './composite.ts';
 import { contextCrop } from './context-crop.ts';
-import { GRAIN_SEED, matchGrain } from './grain.ts';
+import { addGrain, GRAIN_SEED, grainReference } from './grain.ts';
 import { runStrengthFill } from './fill-strength.ts';
 import { smoothFill } from './prefill.ts';
 import { assertGeometry, assertVariants } from './job-size.ts';
@@ -147,12 +147,13 @@ export async function runFill(
   const alpha = await featherMask(hole, o.feather);
   // The ring must span a couple of model pixels, or it only measures the upscaling's blur.
   const ring = Math.max(o.feather, Math.ceil((2 * crop.width) / job.width), 2);
+  // Upscaled samples have no detail finer than a model pixel: give them the surroundings' grain.
+  const grain = crop.width > job.width ? grainReference(original, hole) : null;
   const layers: RgbaLayer[] = [];
   for (const [index, sample] of samples.entries()) {
     const colors = await resizeRgba(tensorToRgba(sample, job.width, job.height), crop.width, crop.height);
     if (o.colorMatch) matchSeamColors(colors, original, hole, { ring });
-    // Upscaled samples have no detail finer than a model pixel: give them the surroundings' grain.
-    if (crop.width > job.width) matchGrain(colors, original, hole, { seed: GRAIN_SEED + index });
+    if (grain) addGrain(colors, grain, GRAIN_SEED + index);
     const layer = layerFromAlpha(colors, alpha, crop.x, crop.y);
     if (!layer) throw new DaemonError('MASK_EMPTY', 'the feathered mask is empty');
     layers.push(layer);

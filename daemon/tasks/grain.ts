@@ -16,7 +16,8 @@
  * The band and its width were chosen on the evaluation's saved samples (models/README.md, "Grain").
  */
 import { createNormalStream } from '../sampling/random.ts';
-import { clampByte } from '../pixels.ts';
+import { clampByte, lumaExact } from '../pixels.ts';
+import { boxMean } from './chroma-refine.ts';
 import type { MaskImage, RgbaImage } from './types.ts';
 
 export interface GrainOptions {
@@ -48,9 +49,7 @@ const MIN_KNOWN_SHARE = 0.05;
 
 function luma(img: RgbaImage): Float32Array {
   const out = new Float32Array(img.width * img.height);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = 0.299 * (img.data[i * 4] ?? 0) + 0.587 * (img.data[i * 4 + 1] ?? 0) + 0.114 * (img.data[i * 4 + 2] ?? 0);
-  }
+  for (let i = 0; i < out.length; i++) out[i] = lumaExact(img.data[i * 4] ?? 0, img.data[i * 4 + 1] ?? 0, img.data[i * 4 + 2] ?? 0);
   return out;
 }
 
@@ -79,31 +78,6 @@ export function gaussianBlur(src: Float32Array, width: number, height: number, s
   return out;
 }
 
-/** Mean over a (2r+1)² window with clamped borders, in O(1) a pixel (running sums along rows, then columns). */
-export function boxMean(src: Float32Array, width: number, height: number, r: number): Float32Array {
-  const tmp = new Float32Array(src.length);
-  const out = new Float32Array(src.length);
-  const n = 2 * r + 1;
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    let acc = 0;
-    for (let t = -r; t <= r; t++) acc += src[row + Math.min(width - 1, Math.max(0, t))] ?? 0;
-    for (let x = 0; x < width; x++) {
-      tmp[row + x] = acc / n;
-      acc += (src[row + Math.min(width - 1, x + r + 1)] ?? 0) - (src[row + Math.max(0, x - r)] ?? 0);
-    }
-  }
-  for (let x = 0; x < width; x++) {
-    let acc = 0;
-    for (let t = -r; t <= r; t++) acc += tmp[Math.min(height - 1, Math.max(0, t)) * width + x] ?? 0;
-    for (let y = 0; y < height; y++) {
-      out[y * width + x] = acc / n;
-      acc += (tmp[Math.min(height - 1, y + r + 1) * width + x] ?? 0) - (tmp[Math.max(0, y - r) * width + x] ?? 0);
-    }
-  }
-  return out;
-}
-
 /** The finest band: the plane minus its blur. */
 function finestBand(plane: Float32Array, width: number, height: number, sigma: number): Float32Array {
   const blurred = gaussianBlur(plane, width, height, sigma);
@@ -126,47 +100,73 @@ function finestBandWithin(plane: Float32Array, weight: Float32Array, width: numb
  */
 function localEnergy(band: Float32Array, weight: Float32Array, width: number, height: number, radius: number) {
   const r = Math.max(1, Math.round((Math.sqrt(4 * radius * radius + 1) - 1) / 2));
-  let energy: Float32Array = band.map((v, i) => v * v * (weight[i] ?? 0));
-  let share: Float32Array = weight;
+  let energy = band.map((v, i) => v * v * (weight[i] ?? 0));
+  let share = weight.slice();
+  const tmp = new Float32Array(weight.length);
+  let next = new Float32Array(weight.length);
   for (let pass = 0; pass < 3; pass++) {
-    energy = boxMean(energy, width, height, r);
-    share = boxMean(share, width, height, r);
+    boxMean(energy, width, height, r, tmp, next);
+    [energy, next] = [next, energy];
+    boxMean(share, width, height, r, tmp, next);
+    [share, next] = [next, share];
   }
   return { energy, share };
 }
 
+/** What the grain of one region is matched to: computed once, shared by every variant of a request. */
+export interface GrainReference {
+  width: number;
+  height: number;
+  /** 1 where generated, 0 where known. */
+  isNew: Float32Array;
+  /** The known pixels' local finest-band energy at each generated pixel (their mean out of reach). */
+  target: Float32Array;
+  sigma: number;
+  radius: number;
+}
+
 /**
- * Adds grain to the generated pixels of `result` (where `generated` > 0), matched to the known pixels of
- * `original` (where `generated` is 0). Both images have the mask's size; `result` is changed in place.
+ * The known pixels' grain around the generated ones (`generated` > 0) of `original`; null when nothing,
+ * or everything, is generated (nothing to add to, or nothing to match).
  */
-export function matchGrain(result: RgbaImage, original: RgbaImage, generated: MaskImage, options: GrainOptions): void {
+export function grainReference(
+  original: RgbaImage,
+  generated: MaskImage,
+  options: Pick<GrainOptions, 'bandSigma' | 'radius'> = {},
+): GrainReference | null {
   const { width, height } = generated;
   const sigma = options.bandSigma ?? DEFAULT_BAND_SIGMA;
   const radius = options.radius ?? DEFAULT_RADIUS;
-  const gain = options.gain ?? GRAIN_GAIN;
   const isNew = new Float32Array(width * height);
-  const isKnown = new Float32Array(width * height);
   let newCount = 0;
   for (let i = 0; i < isNew.length; i++) {
-    const g = (generated.data[i] ?? 0) > 0;
-    isNew[i] = g ? 1 : 0;
-    isKnown[i] = g ? 0 : 1;
-    newCount += g ? 1 : 0;
+    isNew[i] = (generated.data[i] ?? 0) > 0 ? 1 : 0;
+    newCount += isNew[i] ?? 0;
   }
-  if (newCount === 0 || newCount === isNew.length) return; // nothing to add to, or nothing to match
-
+  if (newCount === 0 || newCount === isNew.length) return null;
+  const isKnown = isNew.map((v) => 1 - v);
   const knownBand = finestBandWithin(luma(original), isKnown, width, height, sigma);
-  const newBand = finestBandWithin(luma(result), isNew, width, height, sigma);
   let knownMean = 0;
   for (let i = 0; i < knownBand.length; i++) knownMean += (knownBand[i] ?? 0) ** 2 * (isKnown[i] ?? 0);
   knownMean /= isNew.length - newCount;
   const known = localEnergy(knownBand, isKnown, width, height, radius);
-  const fresh = localEnergy(newBand, isNew, width, height, radius);
+  const target = new Float32Array(width * height);
+  for (let i = 0; i < target.length; i++) {
+    const share = known.share[i] ?? 0;
+    target[i] = share >= MIN_KNOWN_SHARE ? (known.energy[i] ?? 0) / share : knownMean;
+  }
+  return { width, height, isNew, target, sigma, radius };
+}
+
+/** Adds grain to the generated pixels of `result` (the reference's size), in place, up to the reference's energy. */
+export function addGrain(result: RgbaImage, ref: GrainReference, seed: number, gain = GRAIN_GAIN): void {
+  const { width, height, isNew, target, sigma, radius } = ref;
+  const fresh = localEnergy(finestBandWithin(luma(result), isNew, width, height, sigma), isNew, width, height, radius);
 
   // The noise, band-limited the same way and scaled so that its own finest band has unit variance: the
   // band energy it adds is then gain² × the deficit, measured as the known pixels were.
   const white = new Float32Array(width * height);
-  createNormalStream(options.seed).fill(white);
+  createNormalStream(seed).fill(white);
   const noise = finestBand(white, width, height, sigma);
   let variance = 0;
   for (const v of finestBand(noise, width, height, sigma)) variance += v * v;
@@ -174,12 +174,19 @@ export function matchGrain(result: RgbaImage, original: RgbaImage, generated: Ma
 
   for (let i = 0; i < isNew.length; i++) {
     if (isNew[i] === 0) continue;
-    const share = known.share[i] ?? 0;
-    const target = share >= MIN_KNOWN_SHARE ? (known.energy[i] ?? 0) / share : knownMean;
     const have = (fresh.energy[i] ?? 0) / Math.max(fresh.share[i] ?? 0, 1e-6);
-    const deficit = target - have;
+    const deficit = (target[i] ?? 0) - have;
     if (deficit <= 0) continue;
     const add = Math.sqrt(deficit) * (noise[i] ?? 0) * unit;
     for (let c = 0; c < 3; c++) result.data[i * 4 + c] = clampByte((result.data[i * 4 + c] ?? 0) + add);
   }
+}
+
+/**
+ * Adds grain to the generated pixels of `result` (where `generated` > 0), matched to the known pixels of
+ * `original` (where `generated` is 0). Both images have the mask's size; `result` is changed in place.
+ */
+export function matchGrain(result: RgbaImage, original: RgbaImage, generated: MaskImage, options: GrainOptions): void {
+  const ref = grainReference(original, generated, options);
+  if (ref) addGrain(result, ref, options.seed, options.gain);
 }

@@ -9,7 +9,7 @@ import { assertRgba, createMask, createRgba } from '../pixels.ts';
 import type { Rect } from '../rect.ts';
 import { cropMask, cropRgba, maskToHole, pasteRgba, rgbaToTensor, tensorToRgba } from '../tensor-image.ts';
 import { layerFromAlpha } from './composite.ts';
-import { GRAIN_SEED, matchGrain } from './grain.ts';
+import { addGrain, GRAIN_SEED, grainReference } from './grain.ts';
 import { assertGeometry, assertVariants } from './job-size.ts';
 import { mirrorFill } from './prefill.ts';
 import { runChecked } from './run-job.ts';
@@ -132,9 +132,11 @@ export async function runUncrop(
   }
   // Passes upscaled ≥ 3× from their working size are soft at 100 % zoom: the new area gets the photo's
   // grain (grain.ts). At 2× it made the evaluation worse (models/README.md, "Grain"), so not there.
+  // The known pixels (the photo) are the same in every variant's canvas: one reference serves all.
   const upscaled = plan.windows.some((w) => w.rect.width >= UNCROP_GRAIN_MIN_UPSCALE * w.jobWidth);
+  const grain = upscaled && canvases[0] ? grainReference(canvases[0], fresh) : null;
   const layers: RgbaLayer[] = canvases.map((c, index) => {
-    if (upscaled) matchGrain(c, c, fresh, { seed: GRAIN_SEED + index });
+    if (grain) addGrain(c, grain, GRAIN_SEED + index);
     const layer = layerFromAlpha(c, fresh, 0, 0);
     if (!layer) throw new DaemonError('INVALID_ARGUMENT', 'uncrop produced no new area');
     return layer;

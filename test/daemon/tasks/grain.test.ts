@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { createMask, createRgba } from '../../../daemon/pixels.ts';
 import { createNormalStream } from '../../../daemon/sampling/random.ts';
-import { boxMean, gaussianBlur, GRAIN_GAIN, matchGrain } from '../../../daemon/tasks/grain.ts';
+import { boxMean as boxMeanInto } from '../../../daemon/tasks/chroma-refine.ts';
+import { gaussianBlur, GRAIN_GAIN, matchGrain } from '../../../daemon/tasks/grain.ts';
 import type { MaskImage, RgbaImage } from '../../../daemon/tasks/types.ts';
+
+/** chroma-refine.ts's box mean (what grain.ts averages with), returning its output. */
+function boxMean(src: Float32Array, width: number, height: number, r: number): Float32Array {
+  const out = new Float32Array(src.length);
+  boxMeanInto(src, width, height, r, new Float32Array(src.length), out);
+  return out;
+}
 
 const W = 64;
 const H = 48;
